@@ -1,0 +1,5 @@
+import sys
+
+from mmconform.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Our OpenAPI fragments: assembling, validating and comparing them with upstream."""
