@@ -1,4 +1,4 @@
-"""mmconform: conformance and contract tests for the Mattermost REST API v4 file and licence endpoints."""
+"""mmconform: conformance tests for the Mattermost REST API v4 file and licence endpoints."""
 
 from importlib.metadata import PackageNotFoundError, version
 
