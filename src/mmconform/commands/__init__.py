@@ -5,6 +5,6 @@ Command modules import their room lazily inside the handler so `mmconform --help
 
 from types import ModuleType
 
-from mmconform.commands import spec
+from mmconform.commands import cleanup, diff, license, report, run, serve, spec, verify
 
-COMMAND_MODULES: list[ModuleType] = [spec]
+COMMAND_MODULES: list[ModuleType] = [run, serve, spec, license, cleanup, verify, diff, report]

@@ -1,0 +1,1 @@
+"""pytest plugin collecting per-test verdicts for results.json (entry point mmconform_report)."""
