@@ -1,1 +1,183 @@
-"""pytest plugin collecting per-test verdicts for results.json (entry point mmconform_report)."""
+"""pytest plugin collecting per-test verdicts for results.json (entry point mmconform_report).
+
+Under pytest-xdist the tests run on workers while reports arrive at the controller, and markers
+do not travel: the requirement IDs ride along in `item.user_properties`, which do. Only the
+controller writes results.json, and only when the main plugin's `--mm-reports` names a run folder;
+options of the main plugin are read with defaults so this plugin also works without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mmconform.errors import UsageError
+from mmconform.report.model import (
+    ERROR,
+    FAILED,
+    NOT_APPLICABLE,
+    NOT_APPLICABLE_PREFIX,
+    PASSED,
+    RESULTS_NAME,
+    SKIPPED,
+    write_json,
+)
+from mmconform.report.provenance import file_sha256, now_utc
+from mmconform.report.redact import Scrubber
+from mmconform.report.results import RunContext, TestRecord, build_results, short_message
+from mmconform.report.verdicts import RequirementMeta, metas_from_registry
+
+REQUIREMENTS_PROPERTY = "mm_requirements"
+# Credentials the main plugin may have been handed; their literal values are scrubbed everywhere.
+_SECRET_OPTIONS = ("mm_token", "mm_password")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mmconform-report", "mmconform results and certificate")
+    group.addoption(
+        "--mm-registry",
+        dest="mm_registry",
+        default=None,
+        metavar="PATH",
+        help="requirements registry to judge the run by (default: the shipped requirements.yaml)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requirement(*ids): requirement IDs from conformance/requirements.yaml"
+    )
+    config.pluginmanager.register(ResultsCollector(config), "mmconform_results_collector")
+
+
+def _reason_of(report: pytest.TestReport) -> str:
+    wasxfail = getattr(report, "wasxfail", None)
+    if wasxfail is not None:
+        return str(wasxfail)
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple | list) and len(longrepr) == 3:
+        text = str(longrepr[2])
+    else:
+        text = report.longreprtext
+    return text.removeprefix("Skipped: ").strip()
+
+
+def _failure_text(report: pytest.TestReport | pytest.CollectReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = getattr(crash, "message", None) or report.longreprtext or "failed"
+    return short_message(str(text))
+
+
+def _skip_outcome(reason: str) -> str:
+    return NOT_APPLICABLE if reason.lower().startswith(NOT_APPLICABLE_PREFIX) else SKIPPED
+
+
+class ResultsCollector:
+    """Per-process state: the registry, and on the controller the records of every test."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.is_worker = hasattr(config, "workerinput")
+        self.records: dict[str, TestRecord] = {}
+        self.started_at = now_utc()
+        self.registry, self.registry_info = self._load_registry()
+
+    def _load_registry(self) -> tuple[Any, dict[str, Any]]:
+        from mmconform.registry import default_path, load_registry
+
+        given = self.config.getoption("mm_registry", default=None)
+        path = Path(given) if given else default_path()
+        info: dict[str, Any] = {"path": str(path), "sha256": file_sha256(path), "error": None}
+        try:
+            return load_registry(path), info
+        except UsageError as exc:
+            if given:  # the user asked for this file: a broken one is their input error
+                raise pytest.UsageError(f"--mm-registry: {exc}") from None
+            info["error"] = str(exc)
+            return None, info
+
+    def metas(self) -> dict[str, RequirementMeta]:
+        return metas_from_registry(self.registry) if self.registry is not None else {}
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            ids = [str(a) for m in item.iter_markers("requirement") for a in m.args]
+            if ids:
+                item.user_properties.append((REQUIREMENTS_PROPERTY, ",".join(dict.fromkeys(ids))))
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.registry is None or not self.config.pluginmanager.hasplugin("allure_listener"):
+            return
+        from mmconform.report.allure_dynamic import apply_labels
+
+        ids = [v for k, v in item.user_properties if k == REQUIREMENTS_PROPERTY]
+        apply_labels(self.registry, str(ids[0]).split(",") if ids else [])
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and not self.is_worker:
+            self.records[report.nodeid] = TestRecord(
+                nodeid=report.nodeid, outcome=ERROR, message=_failure_text(report)
+            )
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        record = self.records.setdefault(report.nodeid, TestRecord(nodeid=report.nodeid))
+        for name, value in report.user_properties:
+            if name == REQUIREMENTS_PROPERTY and not record.requirements:
+                record.requirements = [i for i in str(value).split(",") if i]
+        record.duration += report.duration
+        if report.when == "teardown":
+            if report.failed and record.outcome in (None, PASSED):
+                record.outcome, record.message = ERROR, _failure_text(report)
+            return
+        if report.when == "setup" and report.passed:
+            return
+        self._settle(record, report)
+
+    def _settle(self, record: TestRecord, report: pytest.TestReport) -> None:
+        """The outcome of the phase that decided the test (a failing setup or the call)."""
+        if hasattr(report, "wasxfail"):
+            # A known deviation is still a deviation: an xfailed check did not pass.
+            reason = _reason_of(report)
+            if report.skipped:
+                record.outcome = FAILED
+                record.message = short_message(f"expected failure (xfail): {reason}")
+            else:
+                record.outcome = PASSED
+        elif report.skipped:
+            record.reason = _reason_of(report)
+            record.outcome = _skip_outcome(record.reason)
+        elif report.failed:
+            record.outcome = ERROR if report.when == "setup" else FAILED
+            record.message = _failure_text(report)
+        else:
+            record.outcome = PASSED
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        run_dir = self.config.getoption("mm_reports", default=None)
+        if self.is_worker or not run_dir:
+            return
+        self.write(Path(run_dir))
+
+    def write(self, run_dir: Path) -> Path:
+        getopt = self.config.getoption
+        seed = getopt("mm_seed", default=None)
+        context = RunContext(
+            target_url=getopt("mm_url", default=None),
+            target_version=getopt("mm_server_version", default=None),
+            profile=getopt("mm_profile", default=None),
+            seed=int(seed) if seed is not None else None,
+            started_at=self.started_at,
+            finished_at=now_utc(),
+            registry=self.registry_info,
+        )
+        scrubber = Scrubber(str(getopt(o, default=None) or "") for o in _SECRET_OPTIONS)
+        document = build_results(list(self.records.values()), self.metas(), context, scrubber)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path = run_dir / RESULTS_NAME
+        write_json(path, document)
+        return path

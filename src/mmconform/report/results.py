@@ -1,0 +1,100 @@
+"""Assembling results.json from the per-test records the plugin collected.
+
+Kept apart from the pytest hooks so the document's shape is built (and tested) in one plain
+function; the plugin only gathers the inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmconform.report.model import SCHEMA, TEST_OUTCOMES
+from mmconform.report.provenance import clean_url, suite_info
+from mmconform.report.redact import Scrubber
+from mmconform.report.verdicts import (
+    RequirementMeta,
+    count_verdicts,
+    derive_requirements,
+    overall_verdict,
+)
+
+MESSAGE_LINES = 6
+MESSAGE_CHARS = 1500
+
+
+@dataclass
+class TestRecord:
+    """One test's fate across setup, call and teardown."""
+
+    nodeid: str
+    outcome: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    requirements: list[str] = field(default_factory=list)
+    duration: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "nodeid": self.nodeid,
+            # A test that never reported a call phase (interrupted run) did not pass.
+            "outcome": self.outcome or "error",
+            "reason": self.reason,
+            "message": self.message,
+            "requirements": self.requirements,
+            "duration": round(self.duration, 3),
+        }
+
+
+def short_message(text: str) -> str:
+    """The first lines of a failure: enough to see what broke, short enough for a table."""
+    lines = [line.rstrip() for line in text.strip().splitlines() if line.strip()]
+    head = "\n".join(lines[:MESSAGE_LINES])
+    if len(lines) > MESSAGE_LINES:
+        head += "\n…"
+    return head if len(head) <= MESSAGE_CHARS else head[: MESSAGE_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True)
+class RunContext:
+    target_url: str | None
+    target_version: str | None
+    profile: str | None
+    seed: int | None
+    started_at: str
+    finished_at: str
+    registry: Mapping[str, Any]
+
+
+def build_results(
+    records: list[TestRecord],
+    metas: Mapping[str, RequirementMeta],
+    context: RunContext,
+    scrubber: Scrubber,
+) -> dict[str, Any]:
+    """The whole results.json document, secrets scrubbed."""
+    tests = [r.as_json() for r in sorted(records, key=lambda r: r.nodeid)]
+    requirements = derive_requirements(metas, tests, context.target_version)
+    verdict, blockers = overall_verdict(requirements)
+    outcome_counts = {o: sum(t["outcome"] == o for t in tests) for o in TEST_OUTCOMES}
+    document = {
+        "schema": SCHEMA,
+        "suite": suite_info(),
+        "target": {"url": clean_url(context.target_url), "version": context.target_version},
+        "profile": context.profile,
+        "seed": context.seed,
+        "started_at": context.started_at,
+        "finished_at": context.finished_at,
+        "registry": dict(context.registry),
+        "tests": tests,
+        "requirements": requirements,
+        "summary": {
+            "tests": outcome_counts,
+            "requirements": count_verdicts(requirements),
+            "verdict": verdict,
+            "blockers": blockers,
+        },
+    }
+    scrubbed: dict[str, Any] = scrubber.tree(document)
+    return scrubbed

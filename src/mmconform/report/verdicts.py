@@ -1,0 +1,160 @@
+"""From per-test outcomes to a verdict per requirement and an overall verdict.
+
+The same functions run when results.json is written and when `mmconform verify` re-derives the
+verdicts from the evidence, so the rules live in exactly one place:
+
+- a requirement whose version range excludes the target's version is not applicable;
+- failed if any of its tests failed or errored; passed if one passed and none failed;
+- not applicable if every one of its tests was not applicable; otherwise untested;
+- CONFORMANT only when every applicable MUST requirement passed. A requirement the registry does
+  not know (so its level is unknown) also blocks conformance: a certificate must not be granted on
+  evidence the registry cannot vouch for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mmconform.report.model import (
+    BAD_OUTCOMES,
+    CONFORMANT,
+    FAILED,
+    NOT_APPLICABLE,
+    NOT_CONFORMANT,
+    PASSED,
+    UNTESTED,
+)
+from mmconform.versions import VersionRange
+
+
+@dataclass(frozen=True)
+class RequirementMeta:
+    """What verdicts need to know about a requirement, from the registry or from results.json."""
+
+    level: str | None
+    title: str = ""
+    versions: str | None = None
+    retired: bool = False
+
+    def outside_range(self, server_version: str | None) -> bool:
+        if self.versions is None or not server_version:
+            return False
+        try:
+            return not VersionRange.parse(self.versions, "requirement").contains(server_version)
+        except ValueError:  # an unparsable server version: judge it by every rule
+            return False
+
+
+def metas_from_registry(registry: Any) -> dict[str, RequirementMeta]:
+    """`registry` is a `mmconform.registry.Registry`."""
+    return {
+        req.id: RequirementMeta(
+            level=req.level,
+            title=req.title,
+            versions=req.versions.text if req.versions is not None else None,
+            retired=req.retired,
+        )
+        for req in registry.requirements.values()
+    }
+
+
+def metas_from_results(requirements: Mapping[str, Any]) -> dict[str, RequirementMeta]:
+    """The metadata results.json recorded, so verification needs no registry."""
+    return {
+        req_id: RequirementMeta(
+            level=entry.get("level"),
+            title=str(entry.get("title", "")),
+            versions=entry.get("versions"),
+            retired=bool(entry.get("retired", False)),
+        )
+        for req_id, entry in requirements.items()
+    }
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _first_line(text: object) -> str:
+    return str(text).strip().splitlines()[0] if str(text).strip() else "failed"
+
+
+def _judge(tests: list[dict[str, Any]]) -> tuple[str, list[str]]:
+    outcomes = [t["outcome"] for t in tests]
+    reasons = _unique(str(t["reason"]) for t in tests if t.get("reason"))
+    if not outcomes:
+        return UNTESTED, ["no test in this run"]
+    if any(o in BAD_OUTCOMES for o in outcomes):
+        bad = [t for t in tests if t["outcome"] in BAD_OUTCOMES]
+        return FAILED, [
+            f"{t['nodeid']}: {_first_line(t.get('message') or t['outcome'])}" for t in bad
+        ]
+    if PASSED in outcomes:
+        return PASSED, []
+    if all(o == NOT_APPLICABLE for o in outcomes):
+        return NOT_APPLICABLE, reasons
+    return UNTESTED, reasons
+
+
+def derive_requirements(
+    metas: Mapping[str, RequirementMeta],
+    tests: list[dict[str, Any]],
+    server_version: str | None,
+) -> dict[str, dict[str, Any]]:
+    """The `requirements` block of results.json."""
+    by_req: dict[str, list[dict[str, Any]]] = {}
+    for test in tests:
+        for req_id in test.get("requirements", []):
+            by_req.setdefault(req_id, []).append(test)
+    result: dict[str, dict[str, Any]] = {}
+    for req_id in sorted(set(metas) | set(by_req)):
+        meta = metas.get(req_id)
+        req_tests = by_req.get(req_id, [])
+        if meta is not None and meta.retired and not req_tests:
+            continue  # retired and no longer exercised: nothing to say about it
+        if meta is None:
+            meta = RequirementMeta(level=None, title="(not in the registry)")
+        if meta.outside_range(server_version):
+            verdict = NOT_APPLICABLE
+            reasons = [f"server version {server_version} outside range {meta.versions}"]
+        else:
+            verdict, reasons = _judge(req_tests)
+        result[req_id] = {
+            "verdict": verdict,
+            "level": meta.level,
+            "title": meta.title,
+            "versions": meta.versions,
+            "retired": meta.retired,
+            "tests": [t["nodeid"] for t in req_tests],
+            "reasons": reasons,
+        }
+    return result
+
+
+def overall_verdict(requirements: Mapping[str, Mapping[str, Any]]) -> tuple[str, list[str]]:
+    """CONFORMANT or NOT CONFORMANT, with one line per requirement that blocks conformance."""
+    blockers: list[str] = []
+    counted = 0
+    for req_id in sorted(requirements):
+        entry = requirements[req_id]
+        if entry.get("retired"):
+            continue
+        level, verdict = entry.get("level"), entry.get("verdict")
+        if level is None and verdict != NOT_APPLICABLE:
+            blockers.append(f"{req_id} is not in the registry (level unknown), verdict {verdict}")
+        elif level == "MUST":
+            counted += 1
+            if verdict in (FAILED, UNTESTED):
+                blockers.append(f"MUST {req_id} {verdict}")
+    if not requirements or (counted == 0 and not blockers):
+        blockers.append("no MUST requirement was evaluated; check the registry")
+    return (NOT_CONFORMANT if blockers else CONFORMANT), blockers
+
+
+def count_verdicts(requirements: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+    counts = {PASSED: 0, FAILED: 0, NOT_APPLICABLE: 0, UNTESTED: 0}
+    for entry in requirements.values():
+        counts[entry["verdict"]] = counts.get(entry["verdict"], 0) + 1
+    return counts
