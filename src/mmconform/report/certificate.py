@@ -1,0 +1,95 @@
+"""The certificate: what was judged, by which suite and data, with which verdicts, and a digest.
+
+The digest is sha256 over the canonical JSON (sorted keys, no whitespace) of every field except
+`digest` and `signature`, so any hand edit is detectable, and a signature over the digest binds
+the whole certificate to a key. The certificate also binds the sha256 of the results.json it was
+derived from, so the evidence cannot be swapped either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from mmconform.report.model import NOT_APPLICABLE, SCHEMA, canonical_json
+from mmconform.report.provenance import clean_url, now_utc
+from mmconform.report.verdicts import (
+    count_verdicts,
+    derive_requirements,
+    metas_from_results,
+    overall_verdict,
+)
+
+KIND = "mmconform conformance certificate"
+UNSIGNED_FIELDS = ("digest", "signature")
+
+
+def compute_digest(certificate: dict[str, Any]) -> str:
+    body = {k: v for k, v in certificate.items() if k not in UNSIGNED_FIELDS}
+    return "sha256:" + hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def suite_digests(registry_sha256: str | None, results_bytes: bytes) -> dict[str, str | None]:
+    """Hashes of the data that decided the verdicts, as installed where the run happened."""
+    from mmconform.resources import conformance_dir
+    from mmconform.spec.digest import specs_digest, tree_digest
+
+    def safe(compute: Any) -> str | None:
+        try:
+            return str(compute())
+        except OSError:
+            return None
+
+    permissions = conformance_dir() / "permissions"
+    return {
+        "specs": safe(specs_digest),
+        "permissions": safe(lambda: tree_digest(permissions)) if permissions.is_dir() else None,
+        "registry": registry_sha256,
+        "results": hashlib.sha256(results_bytes).hexdigest(),
+    }
+
+
+def rederive(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Requirement verdicts recomputed from the tests in results.json, never copied from it."""
+    return derive_requirements(
+        metas_from_results(results["requirements"]),
+        results["tests"],
+        (results.get("target") or {}).get("version"),
+    )
+
+
+def build_certificate(
+    results: dict[str, Any], results_bytes: bytes, target_url: str | None
+) -> dict[str, Any]:
+    requirements = rederive(results)
+    verdict, blockers = overall_verdict(requirements)
+    target = results.get("target") or {}
+    certificate: dict[str, Any] = {
+        "schema": SCHEMA,
+        "kind": KIND,
+        "suite": results.get("suite"),
+        "digests": suite_digests((results.get("registry") or {}).get("sha256"), results_bytes),
+        "target": {
+            "url": clean_url(target_url) or target.get("url"),
+            "version": target.get("version"),
+        },
+        "profile": results.get("profile"),
+        "seed": results.get("seed"),
+        "started_at": results.get("started_at"),
+        "finished_at": results.get("finished_at"),
+        "issued_at": now_utc(),
+        "requirements": {
+            req_id: {"verdict": e["verdict"], "level": e["level"], "title": e["title"]}
+            for req_id, e in requirements.items()
+        },
+        "not_applicable": [
+            {"id": req_id, "level": e["level"], "reasons": e["reasons"]}
+            for req_id, e in requirements.items()
+            if e["verdict"] == NOT_APPLICABLE
+        ],
+        "counts": count_verdicts(requirements),
+        "verdict": verdict,
+        "blockers": blockers,
+    }
+    certificate["digest"] = compute_digest(certificate)
+    return certificate
