@@ -1,10 +1,41 @@
-"""`mmconform diff`: compare two runs (issue 6).
+"""`mmconform diff OLD NEW`: what changed between two runs, for upgrades and PR comments.
 
-Placeholder until that work lands: registers nothing.
+Exit 1 on any regression, 0 otherwise, 2 when an input is not a run directory or results.json.
 """
 
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
 from typing import Any
+
+from mmconform.errors import EXIT_FAILED, EXIT_OK
 
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    parser = sub.add_parser(
+        "diff",
+        help="compare two runs (regressions, fixes, N/A changes)",
+        description="Compare two runs per requirement and per test; exit 1 on any regression.",
+    )
+    parser.add_argument("old", type=Path, metavar="OLD", help="run directory or results.json")
+    parser.add_argument("new", type=Path, metavar="NEW", help="run directory or results.json")
+    parser.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="output format (markdown suits a PR comment; default: text)",
+    )
+    parser.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from mmconform.report.diff import diff_runs, render_json, render_markdown, render_text
+    from mmconform.report.model import load_results
+
+    old, new = load_results(args.old), load_results(args.new)
+    diff = diff_runs(old, new, str(args.old), str(args.new))
+    render = {"text": render_text, "markdown": render_markdown, "json": render_json}[args.format]
+    print(render(diff))
+    return EXIT_FAILED if diff.regressions else EXIT_OK

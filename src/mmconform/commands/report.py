@@ -1,10 +1,70 @@
-"""`mmconform report`: render reports (issue 6).
+"""`mmconform report RUN [--html]` and `mmconform report keygen -o KEY`.
 
-Placeholder until that work lands: registers nothing.
+Without `--html` it prints the summary of RUN's results.json; with it, renders the Allure HTML
+report. `keygen` makes the Ed25519 key pair `run --sign-key` and `verify --public-key` use.
 """
 
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
 from typing import Any
+
+from mmconform.errors import EXIT_OK, UsageError
+
+KEYGEN = "keygen"
 
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    parser = sub.add_parser(
+        "report",
+        help="summarise a run, render its HTML report, or make a signing key",
+        description="Print the summary of RUN/results.json, or render RUN/allure-results as "
+        "HTML with --html. 'mmconform report keygen -o KEY' writes an Ed25519 key pair "
+        "(KEY and KEY.pub) for signing certificates.",
+    )
+    parser.add_argument("run", type=Path, metavar="RUN", help=f"run directory, or '{KEYGEN}'")
+    parser.add_argument("--html", action="store_true", help="render the Allure HTML report")
+    parser.add_argument("-o", "--output", type=Path, metavar="KEY", help="keygen: private key path")
+    parser.add_argument("--force", action="store_true", help="keygen: overwrite existing keys")
+    parser.set_defaults(func=handle)
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from mmconform.report.signing import generate
+
+    if args.output is None:
+        raise UsageError("keygen needs -o KEY (where to write the private key)")
+    public, fingerprint = generate(args.output, force=args.force)
+    print(f"private key: {args.output} (keep it secret)")
+    print(f"public key:  {public} (give it to whoever verifies your certificates)")
+    print(f"fingerprint: {fingerprint}")
+    return EXIT_OK
+
+
+def handle(args: argparse.Namespace) -> int:
+    # A run folder literally named "keygen" is still reachable as ./keygen.
+    if str(args.run) == KEYGEN:
+        return _keygen(args)
+    if args.output is not None or args.force:
+        raise UsageError("-o/--force belong to 'mmconform report keygen'; drop them")
+    if args.html:
+        from mmconform.report.html import render_html
+
+        print(f"HTML report: {render_html(args.run)}/index.html")
+        return EXIT_OK
+    from mmconform.report.certificate import rederive
+    from mmconform.report.model import load_results
+    from mmconform.report.summary import summarize
+
+    results = load_results(args.run)
+    target = results.get("target") or {}
+    print(
+        f"Target: {target.get('url') or 'unknown'} (version {target.get('version') or 'unknown'}), "
+        f"profile {results.get('profile') or '-'}, seed {results.get('seed')}"
+    )
+    summary = summarize(rederive(results), results["tests"])
+    for line in summary.lines():
+        print(line)
+    return EXIT_OK

@@ -1,0 +1,183 @@
+"""Comparing two runs, per requirement and per test, for upgrade checks and PR comments.
+
+A regression is anything that was not failing before and fails now (passed → failed, passed →
+error, not applicable → failed, ...): those make `mmconform diff` exit 1. Everything else that
+changed is listed under its own heading so nothing moves silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmconform.report.model import BAD_OUTCOMES, NOT_APPLICABLE, PASSED
+
+CATEGORIES = (
+    ("regressions", "Regressions"),
+    ("fixes", "Fixes"),
+    ("newly_not_applicable", "Newly not applicable"),
+    ("no_longer_not_applicable", "No longer not applicable"),
+    ("other_changes", "Other changes"),
+    ("added", "Added"),
+    ("removed", "Removed"),
+)
+FAILING = BAD_OUTCOMES
+
+
+@dataclass(frozen=True)
+class Change:
+    key: str
+    old: str | None
+    new: str | None
+    detail: str | None = None
+
+    def arrow(self) -> str:
+        return f"{self.old or 'absent'} → {self.new or 'absent'}"
+
+
+@dataclass
+class Section:
+    """The changes of one kind of thing (requirements or tests), by category."""
+
+    by_category: dict[str, list[Change]] = field(
+        default_factory=lambda: {name: [] for name, _ in CATEGORIES}
+    )
+
+    def total(self) -> int:
+        return sum(len(v) for v in self.by_category.values())
+
+
+def _category(old: str, new: str) -> str | None:
+    if old == new:
+        return None
+    if new in FAILING and old not in FAILING:
+        return "regressions"
+    if old in FAILING and new == PASSED:
+        return "fixes"
+    if new == NOT_APPLICABLE:
+        return "newly_not_applicable"
+    if old == NOT_APPLICABLE:
+        return "no_longer_not_applicable"
+    return "other_changes"
+
+
+def compare(old: Mapping[str, str], new: Mapping[str, str], details: Mapping[str, str]) -> Section:
+    section = Section()
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            section.by_category["added"].append(Change(key, None, new[key], details.get(key)))
+        elif key not in new:
+            section.by_category["removed"].append(Change(key, old[key], None))
+        else:
+            category = _category(old[key], new[key])
+            if category is not None:
+                change = Change(key, old[key], new[key], details.get(key))
+                section.by_category[category].append(change)
+    return section
+
+
+@dataclass
+class RunDiff:
+    old_label: str
+    new_label: str
+    requirements: Section
+    tests: Section
+
+    @property
+    def regressions(self) -> int:
+        return len(self.requirements.by_category["regressions"]) + len(
+            self.tests.by_category["regressions"]
+        )
+
+
+def _label(results: Mapping[str, Any], name: str) -> str:
+    target = results.get("target") or {}
+    version = target.get("version") or "unknown version"
+    return f"{name} ({target.get('url') or 'unknown target'}, {version})"
+
+
+def diff_runs(
+    old: Mapping[str, Any], new: Mapping[str, Any], old_name: str, new_name: str
+) -> RunDiff:
+    def verdicts(r: Mapping[str, Any]) -> dict[str, str]:
+        return {k: v["verdict"] for k, v in r["requirements"].items()}
+
+    def outcomes(r: Mapping[str, Any]) -> dict[str, str]:
+        return {t["nodeid"]: t["outcome"] for t in r["tests"]}
+
+    req_details = {k: "; ".join(v.get("reasons") or []) for k, v in new["requirements"].items()}
+    test_details = {t["nodeid"]: t.get("message") or t.get("reason") or "" for t in new["tests"]}
+    return RunDiff(
+        old_label=_label(old, old_name),
+        new_label=_label(new, new_name),
+        requirements=compare(verdicts(old), verdicts(new), req_details),
+        tests=compare(outcomes(old), outcomes(new), test_details),
+    )
+
+
+def _first_line(text: str | None) -> str:
+    return text.strip().splitlines()[0] if text and text.strip() else ""
+
+
+def render_text(diff: RunDiff) -> str:
+    lines = [f"old: {diff.old_label}", f"new: {diff.new_label}"]
+    for title, section in (("Requirements", diff.requirements), ("Tests", diff.tests)):
+        lines.append(f"{title}: {section.total()} change(s)")
+        for name, heading in CATEGORIES:
+            changes = section.by_category[name]
+            if changes:
+                lines.append(f"  {heading} ({len(changes)}):")
+                for c in changes:
+                    detail = _first_line(c.detail) if name == "regressions" else ""
+                    lines.append(f"    {c.key}: {c.arrow()}" + (f"  ({detail})" if detail else ""))
+    lines.append(f"{diff.regressions} regression(s)")
+    return "\n".join(lines)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(diff: RunDiff) -> str:
+    icon = "❌" if diff.regressions else "✅"
+    lines = [
+        f"### {icon} mmconform: {diff.regressions} regression(s)",
+        "",
+        f"Old: {_md_cell(diff.old_label)}  ",
+        f"New: {_md_cell(diff.new_label)}",
+    ]
+    for title, section in (("Requirements", diff.requirements), ("Tests", diff.tests)):
+        if not section.total():
+            lines += ["", f"**{title}**: no change"]
+            continue
+        lines += [
+            "",
+            f"**{title}**",
+            "",
+            "| Change | Item | Old → New | Detail |",
+            "|---|---|---|---|",
+        ]
+        for name, heading in CATEGORIES:
+            for c in section.by_category[name]:
+                detail = _md_cell(_first_line(c.detail))
+                lines.append(f"| {heading} | `{c.key}` | {c.arrow()} | {detail} |")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(diff: RunDiff) -> str:
+    def section(s: Section) -> dict[str, list[dict[str, str | None]]]:
+        return {
+            name: [{"id": c.key, "old": c.old, "new": c.new, "detail": c.detail} for c in changes]
+            for name, changes in s.by_category.items()
+        }
+
+    document = {
+        "old": diff.old_label,
+        "new": diff.new_label,
+        "regressions": diff.regressions,
+        "requirements": section(diff.requirements),
+        "tests": section(diff.tests),
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
