@@ -1,0 +1,258 @@
+"""The permission matrix: `conformance/permissions/*.yaml`, loaded and expanded into rows.
+
+A YAML entry may list several operations, actors, channels and states; it expands (in the order
+written, so every pytest-xdist worker collects the same items) into one row per combination, each
+with a unique readable id such as `GetFileInfo[guest_not_in_channel-private-attached]-403`. Every
+row names its requirement IDs, which must exist in the registry. Anything unknown or duplicated
+is a load error naming the file and the entry.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mmconform.datafile import load_yaml, require_keys, require_mapping
+from mmconform.errors import UsageError
+from mmconform.registry import Registry, load_registry
+from mmconform.resources import conformance_dir
+from mmconform.versions import VersionRange
+
+ACTORS = (
+    "system_admin",
+    "uploader",
+    "channel_member",
+    "team_member_not_in_channel",
+    "other_team_user",
+    "guest_in_channel",
+    "guest_not_in_channel",
+    "system_manager",
+    "system_read_only_admin",
+    "deactivated_user",
+    "anonymous",
+    "invalid_token",
+)
+CHANNELS = ("public", "private", "dm", "none")
+CONFIGS = ("default", "public_links_off", "attachments_off", "small_max_file_size", "salt_changed")
+
+# States that name no channel (a bad id, or a request that is not about a channel's object).
+_CHANNEL_FREE = frozenset(
+    {
+        "missing",
+        "junk",
+        "garbage",
+        "no_file",
+        "expired",
+        "valid",
+        "too_few_users",
+        "installed",
+        "missing_channel",
+        "junk_channel",
+    }
+)
+_FILE_STATES = ("unattached", "attached", "post_deleted", "missing", "junk")
+
+
+@dataclass(frozen=True)
+class Shape:
+    states: tuple[str, ...]
+    variants: tuple[str, ...] = ()
+
+
+SHAPES: dict[str, Shape] = {
+    "GetFile": Shape(_FILE_STATES, ("download",)),
+    "GetFileInfo": Shape(_FILE_STATES),
+    "GetFileLink": Shape(_FILE_STATES),
+    "GetFilePublic": Shape(
+        ("attached", "post_deleted", "missing", "junk"), ("head", "no_hash", "bad_hash")
+    ),
+    "GetFileInfosForPost": Shape(
+        ("with_files", "no_files", "post_deleted", "missing", "junk"), ("include_deleted", "etag")
+    ),
+    "UploadFile": Shape(
+        (
+            "multipart",
+            "raw_body",
+            "missing_channel",
+            "junk_channel",
+            "too_few_client_ids",
+            "empty_body",
+            "too_large",
+        ),
+    ),
+    "UploadLicenseFile": Shape(("garbage", "no_file", "expired", "valid", "too_few_users")),
+    "RemoveLicenseFile": Shape(("installed",)),
+}
+
+_LISTS = {
+    "operation": "operations",
+    "actor": "actors",
+    "channel": "channels",
+    "state": "states",
+}
+_OPTIONAL = {"config", "variant", "error_id", "versions", "note"}
+_ALLOWED = set(_LISTS) | set(_LISTS.values()) | {"expect", "requirements"} | _OPTIONAL
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    operation: str
+    actor: str
+    channel: str
+    state: str
+    expect: int
+    requirements: tuple[str, ...]
+    config: str = "default"
+    variant: str | None = None
+    error_id: str | None = None
+    versions: VersionRange | None = None
+    source: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str, str | None]:
+        return (self.operation, self.actor, self.channel, self.state, self.config, self.variant)
+
+    def applies_to(self, server_version: str | None) -> bool:
+        if self.versions is None or server_version is None:
+            return True
+        return self.versions.contains(server_version)
+
+
+def row_id(
+    op: str, actor: str, channel: str, state: str, config: str, variant: str | None, expect: int
+) -> str:
+    parts = [actor, channel, state]
+    if variant:
+        parts.append(variant)
+    if config != "default":
+        parts.append(config)
+    return f"{op}[{'-'.join(parts)}]-{expect}"
+
+
+def _as_list(entry: dict[str, Any], single: str, where: str) -> list[str]:
+    plural = _LISTS[single]
+    if single in entry and plural in entry:
+        raise UsageError(f"{where}: give either {single} or {plural}, not both")
+    if single in entry:
+        return [str(entry[single])]
+    if plural in entry:
+        values = entry[plural]
+        if not isinstance(values, list) or not values:
+            raise UsageError(f"{where}: {plural} must be a non-empty list")
+        return [str(v) for v in values]
+    raise UsageError(f"{where}: missing field {single} (or {plural})")
+
+
+def _check_member(
+    value: str, allowed: tuple[str, ...] | frozenset[str], what: str, where: str
+) -> None:
+    if value not in allowed:
+        raise UsageError(f"{where}: unknown {what} {value!r}; known: {', '.join(sorted(allowed))}")
+
+
+def _expand(entry: dict[str, Any], where: str) -> list[Row]:
+    unknown = set(entry) - _ALLOWED
+    if unknown:
+        raise UsageError(
+            f"{where}: unknown field(s) {', '.join(sorted(unknown))}; "
+            f"allowed: {', '.join(sorted(_ALLOWED))}"
+        )
+    require_keys(entry, where, {"expect", "requirements"}, _ALLOWED - {"expect", "requirements"})
+    ops = _as_list(entry, "operation", where)
+    actors = _as_list(entry, "actor", where)
+    channels = _as_list(entry, "channel", where)
+    states = _as_list(entry, "state", where)
+    expect = entry["expect"]
+    if not isinstance(expect, int) or not 100 <= expect <= 599:
+        raise UsageError(f"{where}: expect must be an HTTP status code, got {expect!r}")
+    reqs = entry["requirements"]
+    if not isinstance(reqs, list) or not reqs or not all(isinstance(r, str) for r in reqs):
+        raise UsageError(f"{where}: requirements must be a non-empty list of IDs")
+    config = str(entry.get("config", "default"))
+    _check_member(config, CONFIGS, "config", where)
+    variant = entry.get("variant")
+    versions = entry.get("versions")
+    vrange = VersionRange.parse(str(versions), where) if versions is not None else None
+    rows = []
+    for op, actor, channel, state in itertools.product(ops, actors, channels, states):
+        _check_member(op, tuple(SHAPES), "operation", where)
+        _check_member(actor, ACTORS, "actor", where)
+        _check_member(channel, CHANNELS, "channel", where)
+        shape = SHAPES[op]
+        _check_member(state, shape.states, f"state for {op}", where)
+        if variant is not None:
+            _check_member(str(variant), shape.variants or ("(none)",), f"variant for {op}", where)
+        if (state in _CHANNEL_FREE) != (channel == "none"):
+            raise UsageError(
+                f"{where}: state {state!r} needs channel "
+                f"{'none' if state in _CHANNEL_FREE else 'public, private or dm'}, got {channel!r}"
+            )
+        rid = row_id(op, actor, channel, state, config, variant, expect)
+        rows.append(
+            Row(
+                id=rid,
+                operation=op,
+                actor=actor,
+                channel=channel,
+                state=state,
+                expect=expect,
+                requirements=tuple(reqs),
+                config=config,
+                variant=str(variant) if variant is not None else None,
+                error_id=str(entry["error_id"]) if entry.get("error_id") else None,
+                versions=vrange,
+                source=where,
+            )
+        )
+    return rows
+
+
+def load_matrix_file(path: Path) -> list[Row]:
+    data = require_mapping(load_yaml(path), str(path))
+    require_keys(data, str(path), {"rows"}, {"description"})
+    entries = data["rows"]
+    if not isinstance(entries, list) or not entries:
+        raise UsageError(f"{path}: expected a non-empty list under 'rows'")
+    rows: list[Row] = []
+    for index, raw in enumerate(entries, start=1):
+        where = f"{path}: entry #{index}"
+        rows += _expand(require_mapping(raw, where), where)
+    return rows
+
+
+def _check_duplicates(rows: list[Row]) -> None:
+    by_id: dict[str, Row] = {}
+    by_key: dict[tuple[str, str, str, str, str, str | None], Row] = {}
+    for row in rows:
+        if row.id in by_id:
+            raise UsageError(
+                f"{row.source}: duplicate row {row.id} (first in {by_id[row.id].source}); "
+                "remove one"
+            )
+        by_id[row.id] = row
+        other = by_key.get(row.key)
+        if other is not None and (other.versions is None or row.versions is None):
+            raise UsageError(
+                f"{row.source}: row {row.id} contradicts {other.id} ({other.source}); "
+                "give both a version range or remove one"
+            )
+        by_key[row.key] = row
+
+
+def load_matrix(directory: Path | None = None, registry: Registry | None = None) -> list[Row]:
+    """Every row of every `*.yaml` in the folder, files in name order; IDs checked."""
+    directory = directory or conformance_dir() / "permissions"
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise UsageError(f"{directory}: no *.yaml matrix files; check the installation")
+    registry = registry or load_registry()
+    rows: list[Row] = []
+    for path in files:
+        for row in load_matrix_file(path):
+            registry.check_ids(list(row.requirements), f"{row.source} (row {row.id})")
+            rows.append(row)
+    _check_duplicates(rows)
+    return rows

@@ -1,0 +1,181 @@
+"""A small HTTP client for one target.
+
+Tokens are secrets: the client remembers every token it has seen and `redact()` replaces them in
+any text it is handed (error messages, repro lines), and repro curl lines never contain a token at
+all, only a shell variable naming the actor.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from mmconform.errors import TargetFailed
+
+API = "/api/v4"
+REDACTED = "<redacted>"
+
+
+class Secrets:
+    """The set of strings that must never leave the process in clear."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+
+    def add(self, value: str | None) -> None:
+        if value and len(value) >= 4:
+            self._values.add(value)
+
+    def redact(self, text: str) -> str:
+        # Longest first so a secret containing another is replaced whole.
+        for value in sorted(self._values, key=len, reverse=True):
+            text = text.replace(value, REDACTED)
+        return text
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sends a request: a name for reports, a token (None = anonymous), the user id."""
+
+    name: str
+    token: str | None = field(default=None, repr=False)
+    user_id: str | None = None
+    username: str | None = None
+
+
+class ApiError(Exception):
+    """A target answer other than the one a provisioning step needed."""
+
+    def __init__(self, method: str, path: str, status: int, error_id: str, message: str) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.error_id = error_id
+        super().__init__(f"{method} {path} answered {status} {error_id} {message}".rstrip())
+
+    @property
+    def reason(self) -> str:
+        """The target's answer in the short form used for 'not applicable' reasons."""
+        return f"{self.method} {self.path} answered {self.status} {self.error_id}".rstrip()
+
+
+def error_id_of(response: httpx.Response) -> str:
+    """The AppError `id` of a response, or '' when the body is not an AppError."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return ""
+    if isinstance(body, dict) and isinstance(body.get("id"), str):
+        return str(body["id"])
+    return ""
+
+
+def curl_line(method: str, url: str, actor: Actor | None, extra: str = "") -> str:
+    """A repro line; the token is a shell variable so the line itself holds no secret."""
+    parts = ["curl", "-i", "-X", method]
+    if actor is not None and actor.token is not None:
+        var = "MM_TOKEN_" + actor.name.upper()
+        parts += ["-H", f"'Authorization: Bearer ${var}'"]
+    cmd = " ".join(p if p.startswith("'") else shlex.quote(p) for p in parts)
+    tail = f" {extra}" if extra else ""
+    return f"{cmd}{tail} {shlex.quote(url)}"
+
+
+class Target:
+    """Base URL plus an httpx client; every request names the actor sending it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 15.0,
+        transport: httpx.BaseTransport | None = None,
+        secrets: Secrets | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.secrets = secrets or Secrets()
+        self._client = httpx.Client(
+            base_url=self.base_url, timeout=timeout, transport=transport, follow_redirects=False
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def redact(self, text: str) -> str:
+        return self.secrets.redact(text)
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        actor: Actor | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send one request; a transport failure mid-run means the target died (exit 3)."""
+        merged = dict(headers or {})
+        if actor is not None and actor.token is not None:
+            self.secrets.add(actor.token)
+            merged["Authorization"] = f"Bearer {actor.token}"
+        try:
+            return self._client.request(method, path, headers=merged, **kwargs)
+        except httpx.TransportError as exc:
+            raise TargetFailed(
+                self.redact(f"{method} {self.url(path)}: {type(exc).__name__}: {exc}")
+            ) from None
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        actor: Actor | None,
+        *,
+        expect: tuple[int, ...] = (200, 201),
+        **kwargs: Any,
+    ) -> Any:
+        """An /api/v4 call whose status must be in `expect`; returns the decoded JSON body."""
+        response = self.request(method, API + path, actor=actor, **kwargs)
+        if response.status_code not in expect:
+            message = ""
+            try:
+                body = response.json()
+                if isinstance(body, dict):
+                    message = str(body.get("message", ""))
+            except ValueError:
+                message = ""
+            raise ApiError(
+                method, path, response.status_code, error_id_of(response), self.redact(message)
+            )
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    def eventually(
+        self,
+        read: Callable[[], httpx.Response],
+        done: Callable[[httpx.Response], bool],
+        *,
+        deadline: float = 5.0,
+    ) -> httpx.Response:
+        """Repeat a read until `done`: a write on one node is not instantly visible on all."""
+        stop = time.monotonic() + deadline
+        delay = 0.05
+        while True:
+            response = read()
+            if done(response) or time.monotonic() >= stop:
+                return response
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)

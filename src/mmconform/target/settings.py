@@ -1,0 +1,69 @@
+"""Server config changes: read, patch, restore, always through the ledger.
+
+A setting is named by its dotted path (`FileSettings.EnablePublicLink`). The value recorded for a
+restore is what GET /config returned, so secrets are recorded in their sanitised form and sending
+that form back keeps the old secret (the real server's documented round-trip).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mmconform.target.client import Actor, Target
+from mmconform.target.ledger import Ledger
+
+SANITISED = "********************************"
+
+
+def get_setting(config: dict[str, Any], dotted: str) -> Any:
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def nested_patch(values: dict[str, Any]) -> dict[str, Any]:
+    patch: dict[str, Any] = {}
+    for dotted, value in values.items():
+        node = patch
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return patch
+
+
+def read_config(target: Target, admin: Actor) -> dict[str, Any]:
+    config = target.api("GET", "/config", admin)
+    return config if isinstance(config, dict) else {}
+
+
+def differences(config: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in wanted.items() if get_setting(config, k) != v}
+
+
+def apply_settings(
+    target: Target, admin: Actor, ledger: Ledger, wanted: dict[str, Any]
+) -> list[tuple[str, str, Any]]:
+    """Patch what differs; returns (ledger key, setting, old value) for each change made."""
+    config = read_config(target, admin)
+    changes = differences(config, wanted)
+    made: list[tuple[str, str, Any]] = []
+    for setting in changes:
+        old = get_setting(config, setting)
+        made.append((ledger.config_change(setting, old), setting, old))
+    if changes:
+        target.api("PUT", "/config/patch", admin, json=nested_patch(changes))
+    return made
+
+
+def restore_settings(
+    target: Target, admin: Actor, ledger: Ledger, made: list[tuple[str, str, Any]]
+) -> None:
+    if not made:
+        return
+    target.api("PUT", "/config/patch", admin, json=nested_patch({s: old for _, s, old in made}))
+    for key, _, _ in made:
+        ledger.config_restored(key)

@@ -1,0 +1,347 @@
+"""Provision a world: teams, channels, a DM, one user per actor and files in every state.
+
+Everything is named under a run prefix and recorded in the ledger before it is created. An actor
+the target cannot provide (guests without a licence, roles it refuses) is not an error: the
+target's answer is kept as the reason, and rows needing that actor become "not applicable".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from mmconform.target.client import API, Actor, ApiError, Target
+from mmconform.target.ledger import Ledger
+
+ACTORS = (
+    "system_admin",
+    "uploader",
+    "channel_member",
+    "team_member_not_in_channel",
+    "other_team_user",
+    "guest_in_channel",
+    "guest_not_in_channel",
+    "system_manager",
+    "system_read_only_admin",
+    "deactivated_user",
+    "anonymous",
+    "invalid_token",
+)
+# Short codes keep usernames within Mattermost's 22 characters.
+_USER_CODES = {
+    "uploader": "upl",
+    "channel_member": "mem",
+    "team_member_not_in_channel": "tmn",
+    "other_team_user": "oth",
+    "guest_in_channel": "gin",
+    "guest_not_in_channel": "gout",
+    "system_manager": "mgr",
+    "system_read_only_admin": "roa",
+    "deactivated_user": "dea",
+}
+CHANNEL_KINDS = ("public", "private", "dm")
+FILE_STATES = ("unattached", "attached", "post_deleted")
+POST_STATES = ("with_files", "no_files", "post_deleted")
+_ROLES = {
+    "system_manager": "system_user system_manager",
+    "system_read_only_admin": "system_user system_read_only_admin",
+}
+# An invalid token of the right shape: 26 lowercase alphanumerics, never issued.
+INVALID_TOKEN = "mmconforminvalidtoken00000"
+
+
+def make_prefix(seed: int, salt: str) -> str:
+    """`mmc` + 5 chars from seed and salt: lowercase, starts with a letter, unique per process."""
+    digest = hashlib.sha256(f"{seed}:{salt}".encode()).digest()
+    alphabet = string.ascii_lowercase + string.digits
+    return "mmc" + "".join(alphabet[b % len(alphabet)] for b in digest[:5])
+
+
+@dataclass
+class StoredFile:
+    id: str
+    name: str
+    content: bytes = field(repr=False)
+    mime_type: str
+    channel_kind: str
+    channel_id: str
+    uploader_id: str
+    post_id: str | None = None
+
+
+@dataclass
+class World:
+    prefix: str
+    target: Target
+    admin: Actor
+    ledger: Ledger
+    actors: dict[str, Actor] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    teams: dict[str, str] = field(default_factory=dict)
+    channels: dict[str, str] = field(default_factory=dict)
+    files: dict[tuple[str, str], StoredFile] = field(default_factory=dict)
+    posts: dict[tuple[str, str], str] = field(default_factory=dict)
+    post_files: dict[str, list[str]] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def actor(self, name: str) -> Actor | None:
+        """The actor, or None when the target could not provide it (see `unavailable`)."""
+        return self.actors.get(name)
+
+
+class _Builder:
+    def __init__(self, world: World, rng: random.Random) -> None:
+        self.w = world
+        self.t = world.target
+        self.admin = world.admin
+        self.rng = rng
+
+    def create(
+        self,
+        kind: str,
+        name: str,
+        method: str,
+        path: str,
+        actor: Actor,
+        *,
+        parent: str | None,
+        label: str,
+        extra: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        key = self.w.ledger.intent(kind, name, parent=parent, **(extra or {}))
+        body = self.t.api(method, path, actor, **kwargs)
+        assert isinstance(body, dict)
+        self.w.ledger.created(key, str(body["id"]))
+        self.w.keys[label] = key
+        return body
+
+    def teams(self) -> None:
+        for label, suffix in (("team", "team"), ("other_team", "other")):
+            name = f"{self.w.prefix}-{suffix}"
+            body = self.create(
+                "team",
+                name,
+                "POST",
+                "/teams",
+                self.admin,
+                parent=None,
+                label=label,
+                json={"name": name, "display_name": name, "type": "O"},
+            )
+            self.w.teams[label] = str(body["id"])
+
+    def channels(self) -> None:
+        team_key = self.w.keys["team"]
+        for kind, ctype in (("public", "O"), ("private", "P")):
+            name = f"{self.w.prefix}-{kind[:4]}"
+            body = self.create(
+                "channel",
+                name,
+                "POST",
+                "/channels",
+                self.admin,
+                parent=team_key,
+                label=kind,
+                json={
+                    "team_id": self.w.teams["team"],
+                    "name": name,
+                    "display_name": name,
+                    "type": ctype,
+                },
+            )
+            self.w.channels[kind] = str(body["id"])
+
+    def password(self) -> str:
+        pw = "Mmc-" + "".join(self.rng.choices(string.ascii_letters + string.digits, k=20)) + "9!"
+        self.t.secrets.add(pw)
+        return pw
+
+    def user(self, actor: str) -> Actor:
+        username = f"{self.w.prefix}-{_USER_CODES[actor]}"
+        password = self.password()
+        body = self.create(
+            "user",
+            username,
+            "POST",
+            "/users",
+            self.admin,
+            parent=None,
+            label=actor,
+            json={"email": f"{username}@example.com", "username": username, "password": password},
+        )
+        response = self.t.request(
+            "POST", API + "/users/login", json={"login_id": username, "password": password}
+        )
+        token = response.headers.get("token", "")
+        if response.status_code != 200 or not token:
+            raise ApiError("POST", "/users/login", response.status_code, "", "no token")
+        self.t.secrets.add(token)
+        return Actor(name=actor, token=token, user_id=str(body["id"]), username=username)
+
+    def join_team(self, team: str, user: Actor) -> None:
+        team_id = self.w.teams[team]
+        self.t.api(
+            "POST",
+            f"/teams/{team_id}/members",
+            self.admin,
+            json={"team_id": team_id, "user_id": user.user_id},
+        )
+
+    def join_channel(self, kind: str, user: Actor) -> None:
+        self.t.api(
+            "POST",
+            f"/channels/{self.w.channels[kind]}/members",
+            self.admin,
+            json={"user_id": user.user_id},
+        )
+
+    def users(self) -> None:
+        plan = {
+            "uploader": ("team", ("public", "private")),
+            "channel_member": ("team", ("public", "private")),
+            "team_member_not_in_channel": ("team", ()),
+            "other_team_user": ("other_team", ()),
+            "guest_in_channel": ("team", ("public", "private")),
+            "guest_not_in_channel": ("team", ()),
+            "system_manager": (None, ()),
+            "system_read_only_admin": (None, ()),
+            "deactivated_user": ("team", ("public", "private")),
+        }
+        for actor, (team, kinds) in plan.items():
+            user = self.user(actor)
+            if team is not None:
+                self.join_team(team, user)
+            for kind in kinds:
+                self.join_channel(kind, user)
+            self.w.actors[actor] = user
+        self.special_actors()
+
+    def special_actors(self) -> None:
+        for actor, roles in _ROLES.items():
+            user = self.w.actors[actor]
+            try:
+                self.t.api("PUT", f"/users/{user.user_id}/roles", self.admin, json={"roles": roles})
+            except ApiError as exc:
+                self.w.unavailable[actor] = exc.reason
+        for actor in ("guest_in_channel", "guest_not_in_channel"):
+            user = self.w.actors[actor]
+            try:
+                self.t.api("POST", f"/users/{user.user_id}/demote", self.admin)
+            except ApiError as exc:
+                self.w.unavailable[actor] = exc.reason
+        dead = self.w.actors["deactivated_user"]
+        self.t.api("PUT", f"/users/{dead.user_id}/active", self.admin, json={"active": False})
+        for name in self.w.unavailable:
+            self.w.actors.pop(name, None)
+        self.w.actors["system_admin"] = self.admin
+        self.w.actors["anonymous"] = Actor(name="anonymous")
+        self.w.actors["invalid_token"] = Actor(name="invalid_token", token=INVALID_TOKEN)
+
+    def dm(self) -> None:
+        up, mem = self.w.actors["uploader"], self.w.actors["channel_member"]
+        # Direct channels cannot be deleted; the ledger still lists it so cleanup reports it.
+        key = self.w.ledger.intent(
+            "channel",
+            f"{self.w.prefix}-dm",
+            parent=None,
+            type="D",
+            members=[up.username, mem.username],
+        )
+        body = self.t.api("POST", "/channels/direct", up, json=[up.user_id, mem.user_id])
+        self.w.ledger.created(key, str(body["id"]))
+        self.w.keys["dm"] = key
+        self.w.channels["dm"] = str(body["id"])
+
+    def upload(self, kind: str, state: str) -> StoredFile:
+        up = self.w.actors["uploader"]
+        name = f"{self.w.prefix}-{kind}-{state}.txt"
+        content = (
+            f"mmconform {self.w.prefix} {kind} {state}\n".encode()
+            + self.rng.randbytes(64).hex().encode()
+        )
+        channel_id = self.w.channels[kind]
+        key = self.w.ledger.intent("file", name, parent=self.w.keys[kind])
+        self.w.keys[f"file:{kind}:{state}"] = key
+        body = self.t.api(
+            "POST",
+            "/files",
+            up,
+            files=[("channel_id", (None, channel_id)), ("files", (name, content, "text/plain"))],
+        )
+        info = body["file_infos"][0]
+        self.w.ledger.created(key, str(info["id"]))
+        return StoredFile(
+            id=str(info["id"]),
+            name=name,
+            content=content,
+            mime_type=str(info.get("mime_type", "")),
+            channel_kind=kind,
+            channel_id=channel_id,
+            uploader_id=str(up.user_id),
+        )
+
+    def post(self, kind: str, state: str, file_ids: list[str], file_keys: list[str]) -> str:
+        message = f"{self.w.prefix} {kind} {state}"
+        body = self.create(
+            "post",
+            message,
+            "POST",
+            "/posts",
+            self.w.actors["uploader"],
+            parent=self.w.keys[kind],
+            label=f"post:{kind}:{state}",
+            extra={"files": file_keys} if file_keys else None,
+            json={"channel_id": self.w.channels[kind], "message": message, "file_ids": file_ids},
+        )
+        post_id = str(body["id"])
+        self.w.posts[(kind, state)] = post_id
+        self.w.post_files[post_id] = file_ids
+        return post_id
+
+    def wait_attached(self, post_id: str) -> None:
+        def read() -> httpx.Response:
+            return self.t.request("GET", f"{API}/posts/{post_id}/files/info", actor=self.admin)
+
+        self.t.eventually(read, lambda r: r.status_code == 200 and len(r.json()) == 1)
+
+    def files(self) -> None:
+        for kind in CHANNEL_KINDS:
+            for state in FILE_STATES:
+                stored = self.upload(kind, state)
+                self.w.files[(kind, state)] = stored
+                if state == "unattached":
+                    continue
+                post_state = "with_files" if state == "attached" else "post_deleted"
+                file_key = self.w.keys[f"file:{kind}:{state}"]
+                stored.post_id = self.post(kind, post_state, [stored.id], [file_key])
+                self.wait_attached(stored.post_id)
+            self.post(kind, "no_files", [], [])
+        for kind in CHANNEL_KINDS:
+            post_id = self.w.posts[(kind, "post_deleted")]
+            self.t.api("DELETE", f"/posts/{post_id}", self.admin)
+            self.w.ledger.removed(self.w.keys[f"post:{kind}:post_deleted"], "deleted")
+            self.w.ledger.removed(self.w.keys[f"file:{kind}:post_deleted"], "with-post")
+
+
+def provision(target: Target, admin: Actor, ledger: Ledger, prefix: str, seed: int) -> World:
+    """Create the world; an ApiError escaping here means the target cannot host the suite."""
+    world = World(prefix=prefix, target=target, admin=admin, ledger=ledger)
+    builder = _Builder(world, random.Random(seed))
+    builder.teams()
+    builder.channels()
+    builder.users()
+    builder.dm()
+    builder.files()
+    return world
+
+
+def random_id() -> str:
+    """A well-formed Mattermost id (26 lowercase alphanumerics) that names nothing."""
+    return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(26))
