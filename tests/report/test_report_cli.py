@@ -1,0 +1,84 @@
+"""`mmconform report`: the summary, the HTML rendering and keygen."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from report_support import ALL_PASS, NA_REASON, make_run, write_registry
+
+from mmconform.cli import main
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Path:
+    run_dir = tmp_path / "run"
+    outcomes = {**ALL_PASS, "t.py::test_read": ("failed", ["FILES-GET-001"])}
+    make_run(run_dir, write_registry(tmp_path), outcomes, version="9.4.0", reasons=NA_REASON)
+    return run_dir
+
+
+def test_summary(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(run)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Target: http://127.0.0.1:8065 (version 9.4.0), profile ci, seed 42"
+    assert "Requirements: 3 passed, 1 failed, 1 not applicable, 0 untested (5 total)" in out
+    assert "Verdict: NOT CONFORMANT" in out
+    assert "  - MUST FILES-GET-001 failed" in out
+
+
+def test_html_without_allure_tool(
+    run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (run / "allure-results").mkdir()
+    monkeypatch.setenv("PATH", str(run / "no-tools-here"))
+    assert main(["report", str(run), "--html"]) == 2
+    err = capsys.readouterr().err
+    assert "'allure' command-line tool is not on PATH; install it" in err
+    assert err.count("\n") == 1
+
+
+def test_html_with_allure_tool(run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (run / "allure-results").mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "allure"
+    # Records its arguments and creates the output folder, as the real tool would.
+    fake.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\nmkdir -p "$4"\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    assert main(["report", str(run), "--html"]) == 0
+    args = (bin_dir / "args").read_text().split()
+    assert args == [
+        "generate",
+        str(run / "allure-results"),
+        "-o",
+        str(run / "allure-report"),
+        "--clean",
+    ]
+
+
+def test_html_without_results_dir(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(run), "--html"]) == 2
+    assert "--alluredir" in capsys.readouterr().err
+
+
+def test_keygen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key = tmp_path / "issuer"
+    assert main(["report", "keygen", "-o", str(key)]) == 0
+    assert "fingerprint: sha256:" in capsys.readouterr().out
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert (tmp_path / "issuer.pub").read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    assert main(["report", "keygen", "-o", str(key)]) == 2  # never overwrite silently
+    assert main(["report", "keygen", "-o", str(key), "--force"]) == 0
+
+
+def test_keygen_needs_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", "keygen"]) == 2
+    assert "keygen needs -o KEY" in capsys.readouterr().err
+
+
+def test_summary_of_missing_run(tmp_path: Path) -> None:
+    assert main(["report", str(tmp_path / "absent")]) == 2

@@ -1,0 +1,202 @@
+"""The results plugin, driven through real pytest runs of tiny test files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from report_support import ISOLATE, OPTIONS_CONFTEST, write_registry
+
+pytest_plugins = ["pytester"]
+
+SUITE = """
+import pytest
+
+@pytest.mark.requirement("FILES-GET-001")
+def test_read():
+    pass
+
+@pytest.mark.requirement("FILES-GET-002", "FILES-GET-001")
+def test_refuse():
+    assert 200 == 403, "expected 403, got 200"
+
+@pytest.mark.requirement("LICENSE-UPLOAD-001")
+def test_guest():
+    pytest.skip("not applicable: guests need a licence")
+
+@pytest.mark.requirement("PUBLIC-LINK-001")
+def test_public():
+    pass
+
+@pytest.mark.requirement("POSTS-INFO-001")
+@pytest.mark.skip(reason="slow profile only")
+def test_infos():
+    pass
+
+@pytest.fixture
+def world():
+    raise RuntimeError("provisioning failed")
+
+def test_needs_world(world):
+    pass
+
+@pytest.mark.xfail(reason="known deviation of this fork")
+@pytest.mark.requirement("FILES-GET-002")
+def test_known_deviation():
+    assert False
+"""
+
+
+def _run(pytester: pytest.Pytester, *extra: str, subprocess: bool = False) -> dict[str, Any]:
+    pytester.makeconftest(OPTIONS_CONFTEST)
+    pytester.makepyfile(test_suite=SUITE)
+    registry = write_registry(pytester.path)
+    run_dir = pytester.path / "run"
+    args = [*ISOLATE, "--mm-registry", str(registry), "--mm-reports", str(run_dir), *extra]
+    runner = pytester.runpytest_subprocess if subprocess else pytester.runpytest
+    runner(*args)
+    data: dict[str, Any] = json.loads((run_dir / "results.json").read_text())
+    return data
+
+
+def _outcomes(data: dict[str, Any]) -> dict[str, str]:
+    return {t["nodeid"].split("::")[1]: t["outcome"] for t in data["tests"]}
+
+
+EXPECTED_OUTCOMES = {
+    "test_read": "passed",
+    "test_refuse": "failed",
+    "test_guest": "not_applicable",
+    "test_public": "passed",
+    "test_infos": "skipped",
+    "test_needs_world": "error",
+    "test_known_deviation": "failed",
+}
+
+
+def test_outcomes_per_test(pytester: pytest.Pytester) -> None:
+    data = _run(pytester, "--mm-server-version", "10.11.0")
+    assert _outcomes(data) == EXPECTED_OUTCOMES
+    by_name = {t["nodeid"].split("::")[1]: t for t in data["tests"]}
+    assert by_name["test_guest"]["reason"] == "not applicable: guests need a licence"
+    assert by_name["test_infos"]["reason"] == "slow profile only"
+    assert "expected 403, got 200" in by_name["test_refuse"]["message"]
+    assert "provisioning failed" in by_name["test_needs_world"]["message"]
+    assert by_name["test_refuse"]["requirements"] == ["FILES-GET-002", "FILES-GET-001"]
+
+
+def test_requirement_verdicts_and_version_range(pytester: pytest.Pytester) -> None:
+    data = _run(pytester, "--mm-server-version", "10.11.0")
+    verdicts = {k: v["verdict"] for k, v in data["requirements"].items()}
+    assert verdicts == {
+        "FILES-GET-001": "failed",  # one of its two tests failed
+        "FILES-GET-002": "failed",
+        "LICENSE-UPLOAD-001": "not_applicable",
+        "PUBLIC-LINK-001": "not_applicable",  # range <9.5 excludes 10.11.0
+        "POSTS-INFO-001": "untested",  # only a plain skip
+    }
+    assert data["requirements"]["PUBLIC-LINK-001"]["reasons"] == [
+        "server version 10.11.0 outside range <9.5"
+    ]
+    assert data["summary"]["verdict"] == "NOT CONFORMANT"
+
+
+def test_old_server_is_judged_by_its_own_rules(pytester: pytest.Pytester) -> None:
+    data = _run(pytester, "--mm-server-version", "9.4.2")
+    assert data["requirements"]["PUBLIC-LINK-001"]["verdict"] == "passed"
+
+
+def test_run_metadata(pytester: pytest.Pytester) -> None:
+    data = _run(
+        pytester,
+        "--mm-url",
+        "http://admin:hunter22@127.0.0.1:8065/?access_token=abc",
+        "--mm-server-version",
+        "10.11.0",
+        "--mm-profile",
+        "ci",
+        "--mm-seed",
+        "1234",
+    )
+    assert data["schema"] == 1
+    assert data["target"] == {"url": "http://127.0.0.1:8065/", "version": "10.11.0"}
+    assert (data["profile"], data["seed"]) == ("ci", 1234)
+    assert data["suite"]["version"] and data["suite"]["git_revision"]
+    assert data["started_at"] <= data["finished_at"]
+
+
+def test_same_results_under_xdist(pytester: pytest.Pytester) -> None:
+    data = _run(pytester, "-n", "2", "--mm-server-version", "10.11.0", subprocess=True)
+    assert _outcomes(data) == EXPECTED_OUTCOMES
+    assert data["requirements"]["FILES-GET-001"]["tests"] == [
+        "test_suite.py::test_read",
+        "test_suite.py::test_refuse",
+    ]
+
+
+def test_nothing_written_without_run_dir(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(OPTIONS_CONFTEST)
+    pytester.makepyfile(test_suite=SUITE)
+    result = pytester.runpytest(*ISOLATE, "--mm-registry", str(write_registry(pytester.path)))
+    result.assert_outcomes(passed=2, failed=1, skipped=2, errors=1, xfailed=1)
+    assert not list(pytester.path.rglob("results.json"))
+
+
+def test_works_without_the_main_plugin_options(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite="def test_ok():\n    pass\n")
+    result = pytester.runpytest(*ISOLATE, "--mm-registry", str(write_registry(pytester.path)))
+    result.assert_outcomes(passed=1)
+
+
+def test_broken_registry_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_suite="def test_ok():\n    pass\n")
+    bad = pytester.path / "bad.yaml"
+    bad.write_text("requirements: [{id: nope}]\n")
+    result = pytester.runpytest(*ISOLATE, "--mm-registry", str(bad))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--mm-registry:*bad.yaml*"])
+
+
+def test_collection_error_is_recorded(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(OPTIONS_CONFTEST)
+    pytester.makepyfile(test_broken="import no_such_module_anywhere\n")
+    run_dir = pytester.path / "run"
+    registry = write_registry(pytester.path)
+    pytester.runpytest(*ISOLATE, "--mm-registry", str(registry), "--mm-reports", str(run_dir))
+    data = json.loads((run_dir / "results.json").read_text())
+    assert [(t["nodeid"], t["outcome"]) for t in data["tests"]] == [("test_broken.py", "error")]
+    assert data["summary"]["verdict"] == "NOT CONFORMANT"
+
+
+def test_allure_labels_from_requirements(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.makepyfile(
+        test_suite="""
+import pytest
+
+@pytest.mark.requirement("FILES-GET-002", "LICENSE-UPLOAD-001")
+def test_refuse():
+    pass
+"""
+    )
+    allure_dir = tmp_path / "allure"
+    registry = write_registry(pytester.path)
+    pytester.runpytest(*ISOLATE, "--mm-registry", str(registry), "--alluredir", str(allure_dir))
+    (result_file,) = allure_dir.glob("*-result.json")
+    result = json.loads(result_file.read_text())
+    labels = {(label["name"], label["value"]) for label in result["labels"]}
+    assert {
+        ("epic", "files"),
+        ("epic", "license"),
+        ("feature", "GetFile"),
+        ("feature", "GetFileInfo"),
+        ("feature", "UploadLicenseFile"),
+        ("story", "FILES-GET-002"),
+        ("story", "LICENSE-UPLOAD-001"),
+        ("severity", "critical"),
+    } <= labels
+    urls = {link["url"] for link in result["links"]}
+    assert (
+        "https://github.com/mattermost/mattermost/blob/master/server/channels/api4/file.go" in urls
+    )

@@ -1,0 +1,110 @@
+"""No secret reaches any file a run writes, whatever the failing test printed."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from report_support import ISOLATE, OPTIONS_CONFTEST, write_registry
+
+from mmconform.cli import main
+from mmconform.report import finalize_run
+from mmconform.report.redact import scrub
+from mmconform.report.signing import generate
+
+pytest_plugins = ["pytester"]
+
+TOKEN = "fk7h2nq9x3plainvalue8z"  # the run's own token, printed bare: only exact matching helps
+BEARER = "bearerpart55aa66bb77"
+PASSWORD = "Sup3rS3cret-pw"
+HEADER_TOKEN = "tokhdr998877xx"
+URL_PASSWORD = "urlpassword77"
+LICENCE = base64.b64encode(bytes(range(256)) * 2).decode()
+SECRETS = (TOKEN, BEARER, PASSWORD, HEADER_TOKEN, URL_PASSWORD, LICENCE[:40])
+
+LEAKY_SUITE = f"""
+import pytest
+
+@pytest.mark.requirement("FILES-GET-001")
+def test_leaks_in_assertion():
+    sent = {{"Authorization": "Bearer {BEARER}", "Token": "{HEADER_TOKEN}"}}
+    body = {{"login_id": "admin", "password": "{PASSWORD}"}}
+    assert False, f"403 expected; sent {{sent}} {{body}} token was {TOKEN}"
+
+@pytest.mark.requirement("LICENSE-UPLOAD-001")
+def test_leaks_licence():
+    raise AssertionError("licence upload refused: {LICENCE}")
+
+@pytest.mark.requirement("FILES-GET-002")
+def test_leaks_in_skip():
+    pytest.skip("not applicable: server rejected Authorization: Bearer {BEARER}")
+
+@pytest.mark.requirement("POSTS-INFO-001")
+@pytest.mark.parametrize("header", ["Bearer {BEARER}"])
+def test_leaks_in_id(header):
+    assert False
+"""
+
+
+def test_no_secret_in_any_written_file(
+    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytester.makeconftest(OPTIONS_CONFTEST)
+    pytester.makepyfile(test_leaky=LEAKY_SUITE)
+    run_dir = pytester.path / "run"
+    pytester.runpytest(
+        *ISOLATE,
+        "--mm-registry",
+        str(write_registry(pytester.path)),
+        "--mm-reports",
+        str(run_dir),
+        "--mm-url",
+        f"http://admin:{URL_PASSWORD}@127.0.0.1:8065",
+        "--mm-token",
+        TOKEN,
+    )
+    capsys.readouterr()  # the inner run's own terminal output is pytest's, not ours
+    key = pytester.path / "key"
+    generate(key)
+    finalize_run(run_dir, target_url=f"http://admin:{URL_PASSWORD}@127.0.0.1:8065", sign_key=key)
+    assert main(["report", str(run_dir)]) == 0
+    assert main(["diff", str(run_dir), str(run_dir), "--format", "markdown"]) == 0
+    written = sorted(p for p in run_dir.rglob("*") if p.is_file())
+    assert {p.name for p in written} == {"results.json", "certificate.json", "certificate.md"}
+    texts = [p.read_text() for p in written] + [capsys.readouterr().out]
+    for secret in SECRETS:
+        for text in texts:
+            assert secret not in text
+    results = (run_dir / "results.json").read_text()
+    assert "[REDACTED]" in results and "[REDACTED base64, " in results
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        pytest.param("Authorization: Bearer abc.def-123", "abc.def-123", id="auth-header"),
+        pytest.param("{'authorization': 'Token xyz987'}", "xyz987", id="auth-dict"),
+        pytest.param("curl -H 'Authorization: Bearer q1w2e3r4'", "q1w2e3r4", id="curl"),
+        pytest.param('{"password": "two words"}', "two words", id="password-json"),
+        pytest.param("password=hunter2&x=1", "hunter2", id="password-form"),
+        pytest.param("Token: s3cr3t-token", "s3cr3t-token", id="token-header"),
+        pytest.param("Cookie: MMAUTHTOKEN=cookie123", "cookie123", id="session-cookie"),
+        pytest.param("GET /x?access_token=qq11ww22", "qq11ww22", id="query-token"),
+        pytest.param("http://user:pw9876@host/", "pw9876", id="url-userinfo"),
+        pytest.param("x " + "QUJD" * 51 + "==", "QUJD" * 10, id="base64-blob"),
+    ],
+)
+def test_scrub_patterns(text: str, secret: str) -> None:
+    assert secret not in scrub(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "expected 403, got 200 for GET /api/v4/files/8x5gq3b1ztfd7pj1ua4w9ebqcy",
+        "test_matrix[get_file-invalid_token-401]",
+        "not applicable: guests need a licence",
+    ],
+)
+def test_scrub_leaves_ordinary_text(text: str) -> None:
+    assert scrub(text) == text

@@ -1,0 +1,101 @@
+"""The verdict rules and the allure label mapping, as plain functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mmconform.report.labels import labels_for, source_links
+from mmconform.report.verdicts import RequirementMeta, derive_requirements, overall_verdict
+
+MUST = RequirementMeta(level="MUST", title="t")
+
+
+def _test(outcome: str, *reqs: str, reason: str | None = None) -> dict[str, Any]:
+    return {
+        "nodeid": f"t::{outcome}-{'-'.join(reqs)}",
+        "outcome": outcome,
+        "requirements": list(reqs),
+        "reason": reason,
+    }
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "verdict"),
+    [
+        pytest.param(["passed", "passed"], "passed", id="all-passed"),
+        pytest.param(["passed", "failed"], "failed", id="one-failed"),
+        pytest.param(["passed", "error"], "failed", id="one-error"),
+        pytest.param(["passed", "not_applicable"], "passed", id="passed-and-na"),
+        pytest.param(["not_applicable", "not_applicable"], "not_applicable", id="all-na"),
+        pytest.param(["skipped"], "untested", id="skipped-only"),
+        pytest.param(["skipped", "not_applicable"], "untested", id="skipped-and-na"),
+        pytest.param([], "untested", id="no-test"),
+    ],
+)
+def test_requirement_verdict(outcomes: list[str], verdict: str) -> None:
+    tests = [{**_test(o, "A-001"), "nodeid": f"t::{i}"} for i, o in enumerate(outcomes)]
+    assert derive_requirements({"A-001": MUST}, tests, None)["A-001"]["verdict"] == verdict
+
+
+@pytest.mark.parametrize(
+    ("version", "verdict"),
+    [("9.4.9", "passed"), ("9.5.0", "not_applicable"), (None, "passed"), ("garbage", "passed")],
+)
+def test_version_range(version: str | None, verdict: str) -> None:
+    meta = RequirementMeta(level="MUST", versions="<9.5")
+    derived = derive_requirements({"A-001": meta}, [_test("passed", "A-001")], version)
+    assert derived["A-001"]["verdict"] == verdict
+
+
+def test_retired_requirement_without_tests_is_left_out() -> None:
+    metas = {"A-001": MUST, "B-001": RequirementMeta(level="MUST", retired=True)}
+    derived = derive_requirements(metas, [_test("passed", "A-001")], None)
+    assert list(derived) == ["A-001"]
+    assert overall_verdict(derived)[0] == "CONFORMANT"
+
+
+def test_unknown_requirement_blocks_conformance() -> None:
+    derived = derive_requirements({"A-001": MUST}, [_test("passed", "A-001", "Z-001")], None)
+    verdict, blockers = overall_verdict(derived)
+    assert verdict == "NOT CONFORMANT"
+    assert blockers == ["Z-001 is not in the registry (level unknown), verdict passed"]
+
+
+def test_empty_registry_is_not_conformant() -> None:
+    assert overall_verdict({}) == (
+        "NOT CONFORMANT",
+        ["no MUST requirement was evaluated; check the registry"],
+    )
+
+
+def test_labels_for_requirements() -> None:
+    labels = labels_for(
+        [
+            ("LIC-001", "SHOULD", ("UploadLicenseFile",), "server/channels/api4/license.go"),
+            (
+                "PUB-001",
+                "MUST",
+                ("GetFileLink", "GetFilePublic"),
+                "see file_test.go TestGetFileLink",
+            ),
+        ]
+    )
+    assert labels.epics == ["license", "public-link"]
+    assert labels.features == ["UploadLicenseFile", "GetFileLink", "GetFilePublic"]
+    assert labels.stories == ["LIC-001", "PUB-001"]
+    assert labels.severity == "critical"
+    assert labels.links == [
+        (
+            "https://github.com/mattermost/mattermost/blob/master/server/channels/api4/license.go",
+            "LIC-001 upstream",
+        )
+    ]
+
+
+def test_source_links_keep_urls() -> None:
+    assert source_links("https://example.org/x.go; server/a/b.go getX") == [
+        "https://example.org/x.go",
+        "https://github.com/mattermost/mattermost/blob/master/server/a/b.go",
+    ]
