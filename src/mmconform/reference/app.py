@@ -1,0 +1,134 @@
+"""`create_app(settings)`: the Starlette app of the reference server.
+
+Routes use the `mmid` convertor (`[A-Za-z0-9]+`, like gorilla's `{file_id:[A-Za-z0-9]+}`), so a
+non-alphanumeric id misses the route and gets the router's 404 (`api.context.404.app_error`,
+`Handle404`: JSON under /api/, an HTML page elsewhere); a wrong-length alphanumeric id reaches the
+handler and gets 400 `api.context.invalid_url_param.app_error`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from mmconform.reference import (
+    channels,
+    files,
+    license_api,
+    licensing,
+    posts,
+    system,
+    teams,
+    upload,
+    users,
+)
+from mmconform.reference.authz import Authz
+from mmconform.reference.config import Config
+from mmconform.reference.context import CommonHeaders, State, error_response
+from mmconform.reference.errors import AppError
+from mmconform.reference.settings import Settings
+from mmconform.reference.store import Store
+
+CREDENTIALS_FILE = "admin-credentials.json"
+
+
+def _write_private_json(path: Path, data: dict[str, str]) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+    tmp.replace(path)
+
+
+def admin_password_for(settings: Settings) -> str:
+    """The given password, else the one remembered in the data dir, else a fresh random one."""
+    if settings.admin_password:
+        return settings.admin_password
+    cred = settings.data_dir / CREDENTIALS_FILE
+    if cred.exists():
+        stored = json.loads(cred.read_text())
+        if stored.get("login") == settings.admin_login and stored.get("password"):
+            return str(stored["password"])
+    return secrets.token_urlsafe(18)
+
+
+def _bootstrap_admin(state: State) -> None:
+    settings = state.settings
+    password = admin_password_for(settings)
+    login = settings.admin_login
+    row = state.store.one("SELECT * FROM users WHERE username = ?", login)
+    if row is None:
+        body = {"username": login, "email": f"{login}@example.invalid", "password": password}
+        users.create_user_row(state, body, "system_admin system_user")
+    else:
+        state.store.run(
+            "UPDATE users SET password_hash = ?, delete_at = 0 WHERE id = ?",
+            users.hash_password(password),
+            row["id"],
+        )
+    _write_private_json(
+        settings.data_dir / CREDENTIALS_FILE, {"login": login, "password": password}
+    )
+
+
+def build_state(settings: Settings) -> State:
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    files_dir = data_dir / "files"
+    tmp_dir = data_dir / "tmp"
+    files_dir.mkdir(exist_ok=True)
+    tmp_dir.mkdir(exist_ok=True)
+    config = Config(data_dir / "config.json", settings.config_file)
+    store = Store(data_dir / "mmconform-reference.sqlite3")
+    authz = Authz(
+        store,
+        lambda: bool(config.get("ComplianceSettings", "Enable")),
+        lambda: bool(config.get("ExperimentalSettings", "RestrictSystemAdmin")),
+    )
+    if settings.license_public_key is not None:
+        public_pem = Path(settings.license_public_key).read_bytes()
+    else:
+        public_pem = licensing.load_or_create_keypair(data_dir).public_key_pem
+    state = State(settings, store, config, authz, public_pem, files_dir, tmp_dir)
+    license_api.load_active(state)
+    _bootstrap_admin(state)
+    return state
+
+
+async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope, receive)
+    state: State = request.app.state.mm
+    err = AppError(
+        "api.context.404.app_error",
+        404,
+        detailed=f"There doesn't appear to be an api call for the url='{request.url.path}'.",
+    )
+    response: Response = error_response(err, request, state)
+    await response(scope, receive, send)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app; builds (or reopens) the data dir, its config, store, keys and admin."""
+    state = build_state(settings)
+    routes = [
+        *system.ROUTES,
+        *users.ROUTES,
+        *teams.ROUTES,
+        *channels.ROUTES,
+        *posts.ROUTES,
+        *upload.ROUTES,
+        *files.ROUTES,
+        *license_api.ROUTES,
+    ]
+    app = Starlette(routes=routes, middleware=[Middleware(CommonHeaders)])
+    app.state.mm = state
+    app.router.default = _not_found
+    return app

@@ -1,0 +1,249 @@
+"""Per-request plumbing: the server state, session resolution, the handler wrapper and the
+headers `web/handlers.go ServeHTTP` puts on every response.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mmconform.reference.authz import Authz, Session
+from mmconform.reference.config import Config
+from mmconform.reference.errors import (
+    AppError,
+    invalid_body_param,
+    invalid_url_param,
+    json_bytes,
+    render_html_page,
+    session_expired,
+)
+from mmconform.reference.ids import is_valid_id, new_id
+from mmconform.reference.settings import Settings
+from mmconform.reference.store import Store
+
+BUILD_NUMBER = "0"
+
+
+class MmIdConvertor(Convertor[str]):
+    """Gorilla's `{file_id:[A-Za-z0-9]+}`: other characters do not match the route at all."""
+
+    regex = "[A-Za-z0-9]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("mmid", MmIdConvertor())
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class State:
+    """Everything a handler needs; one per app."""
+
+    settings: Settings
+    store: Store
+    config: Config
+    authz: Authz
+    public_key_pem: bytes
+    files_dir: Path
+    tmp_dir: Path
+    license: dict[str, Any] | None = None
+    session_cache: dict[str, str] = field(default_factory=dict)
+
+    def version_header(self) -> str:
+        licensed = "true" if self.license is not None else "false"
+        return f"{self.settings.server_version}.{BUILD_NUMBER}.{self.config.digest()}.{licensed}"
+
+    def developer(self) -> bool:
+        return bool(self.config.get("ServiceSettings", "EnableDeveloper"))
+
+
+class Ctx:
+    """What a handler sees: the request, the state and the caller (if any)."""
+
+    def __init__(self, request: Request, state: State, session: Session | None) -> None:
+        self.request = request
+        self.state = state
+        self._session = session
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:  # pragma: no cover - wrapper guarantees it on session routes
+            raise session_expired("UserRequired")
+        return self._session
+
+    @property
+    def has_session(self) -> bool:
+        return self._session is not None
+
+    def path_id(self, name: str) -> str:
+        """`RequireXxxId`: a path id that is not a valid 26-char id → 400 invalid_url_param."""
+        value = str(self.request.path_params.get(name, ""))
+        if not is_valid_id(value):
+            raise invalid_url_param(name)
+        return value
+
+    def query_flag(self, name: str) -> bool:
+        return self.request.query_params.get(name, "").lower() in ("true", "1", "t")
+
+    async def json_body(self) -> Any:
+        raw = await self.request.body()
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            return None
+
+    async def json_object(self, name: str) -> dict[str, Any]:
+        body = await self.json_body()
+        if not isinstance(body, dict):
+            raise invalid_body_param(name)
+        return body
+
+    def site_url(self) -> str:
+        if self.state.settings.site_url:
+            return self.state.settings.site_url.rstrip("/")
+        proto = self.request.headers.get("x-forwarded-proto") or self.request.url.scheme
+        host = self.request.headers.get("host", self.request.url.netloc)
+        return f"{proto}://{host}"
+
+
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Exactly `application/json`: real clients compare the header with `==`."""
+    return Response(json_bytes(value), status, headers=headers, media_type="application/json")
+
+
+def status_ok() -> Response:
+    return json_response({"status": "OK"})
+
+
+def error_response(err: AppError, request: Request, state: State) -> Response:
+    request_id = str(request.scope.get("mm_request_id", ""))
+    headers = {}
+    if err.status == 401 and err.error_id == "api.context.session_expired.app_error":
+        headers["Set-Cookie"] = "MMAUTHTOKEN=; Path=/; Max-Age=0; HttpOnly"
+    if request.url.path.startswith("/api/"):
+        body = err.to_body(request_id, state.developer())
+        return json_response(body, err.status, headers)
+    return Response(render_html_page(err), err.status, headers=headers, media_type="text/html")
+
+
+def _token_from(request: Request) -> tuple[str, bool]:
+    """(token, from_query) in upstream order: cookie, Authorization Bearer/Token, query."""
+    cookie = request.cookies.get("MMAUTHTOKEN")
+    if cookie:
+        return cookie, False
+    auth = request.headers.get("authorization", "")
+    if len(auth) > 6 and auth[:6].upper() == "BEARER":
+        return auth[7:], False
+    if len(auth) > 5 and auth[:5].lower() == "token":
+        return auth[6:], False
+    query = request.query_params.get("access_token", "")
+    return query, bool(query)
+
+
+def resolve_session(state: State, token: str) -> Session | None:
+    if not token:
+        return None
+    user_id = state.session_cache.get(token)
+    if user_id is None:
+        row = state.store.one("SELECT user_id FROM sessions WHERE token = ?", token)
+        if row is None:
+            row = _access_token_user(state, token)
+        if row is None:
+            return None
+        user_id = str(row["user_id"])
+        state.session_cache[token] = user_id
+    user = state.store.one("SELECT * FROM users WHERE id = ?", user_id)
+    if user is None or user["delete_at"]:
+        state.session_cache.pop(token, None)
+        return None
+    return Session(token, user)
+
+
+def _access_token_user(state: State, token: str) -> dict[str, Any] | None:
+    if not state.config.get("ServiceSettings", "EnableUserAccessTokens"):
+        return None
+    return state.store.one(
+        "SELECT user_id FROM access_tokens WHERE token = ? AND is_active = 1", token
+    )
+
+
+Handler = Callable[[Ctx], Awaitable[Response]]
+
+
+def endpoint(handler: Handler, *, session: bool = True) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler like `api.APISessionRequired` / `api.APIHandler`."""
+
+    async def run(request: Request) -> Response:
+        state: State = request.app.state.mm
+        try:
+            token, from_query = _token_from(request)
+            caller = resolve_session(state, token)
+            if token and caller is None and session:
+                raise session_expired("token=<redacted>")
+            if session and caller is None:
+                raise session_expired("UserRequired")
+            if from_query and caller is not None:
+                raise AppError("api.context.token_provided.app_error", 401)
+            return await handler(Ctx(request, state, caller))
+        except AppError as err:
+            return error_response(err, request, state)
+
+    return run
+
+
+class CommonHeaders:
+    """Pure ASGI middleware: the headers every response of the real server carries."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_id()
+        scope["mm_request_id"] = request_id
+        is_get = scope["method"] in ("GET", "HEAD")
+        app_state = _state_of(scope)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                extra = [
+                    (b"x-request-id", request_id.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"permissions-policy", b""),
+                ]
+                if app_state is not None:
+                    extra.append((b"x-version-id", app_state.version_header().encode()))
+                if is_get:
+                    extra.append((b"expires", b"0"))
+                headers.extend(h for h in extra if h[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _state_of(scope: Scope) -> State | None:
+    app = scope.get("app")
+    return getattr(getattr(app, "state", None), "mm", None)

@@ -1,0 +1,171 @@
+"""Post endpoints (`api4/post.go`) and GET /posts/{post_id}/files/info.
+
+`getFileInfosForPost` follows the newest code: `SessionHasPermissionToReadPost` (non-members may
+read public-channel posts unless compliance is on; a post with no channel falls back to a
+system-level check, hence 403 for a random id), then `include_deleted` needs `manage_system`,
+then `GetFileInfosForPostWithMigration` (no infos → look the post up → 404 if missing/deleted),
+ETag `model.GetEtagForFileInfos` = `Etag(post_id, max update_at)` and 304 on If-None-Match.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mmconform.reference.context import Ctx, endpoint, json_response, now_ms, status_ok
+from mmconform.reference.errors import AppError, invalid_body_param, permission_error
+from mmconform.reference.fileinfo import file_info_json
+from mmconform.reference.ids import is_valid_id, new_id
+
+INFO_CACHE_CONTROL = "max-age=2592000, private"
+
+
+def post_json(row: dict[str, Any]) -> dict[str, Any]:
+    file_ids = json.loads(row["file_ids"] or "[]")
+    out: dict[str, Any] = {
+        "id": row["id"],
+        "create_at": row["create_at"],
+        "update_at": row["update_at"],
+        "edit_at": 0,
+        "delete_at": row["delete_at"],
+        "is_pinned": False,
+        "user_id": row["user_id"],
+        "channel_id": row["channel_id"],
+        "root_id": row["root_id"],
+        "original_id": "",
+        "message": row["message"],
+        "type": "",
+        "props": {},
+        "hashtags": "",
+        "pending_post_id": "",
+        "reply_count": 0,
+        "last_reply_at": 0,
+        "participants": None,
+        "metadata": {},
+    }
+    if file_ids:
+        out["file_ids"] = file_ids
+    return out
+
+
+async def create_post(ctx: Ctx) -> Response:
+    body = await ctx.json_object("post")
+    channel_id = str(body.get("channel_id") or "")
+    if not is_valid_id(channel_id):
+        raise invalid_body_param("channel_id")
+    if not ctx.state.authz.to_channel(ctx.session, channel_id, "create_post"):
+        raise permission_error(ctx.session.user_id, "create_post")
+    channel = ctx.state.store.one("SELECT * FROM channels WHERE id = ?", channel_id)
+    if channel is None:
+        raise AppError("app.channel.get.existing.app_error", 404)
+    if channel["delete_at"]:
+        raise AppError("api.post.create_post.can_not_post_to_deleted.error", 400)
+    raw_ids = body.get("file_ids") or []
+    if not isinstance(raw_ids, list):
+        raise invalid_body_param("file_ids")
+    now = now_ms()
+    post_id = new_id()
+    attached = _attach_files(ctx, post_id, channel_id, [str(f) for f in raw_ids][:10])
+    row = {
+        "id": post_id,
+        "channel_id": channel_id,
+        "user_id": ctx.session.user_id,
+        "root_id": str(body.get("root_id") or ""),
+        "message": str(body.get("message") or ""),
+        "create_at": now,
+        "update_at": now,
+        "delete_at": 0,
+        "file_ids": json.dumps(attached),
+    }
+    ctx.state.store.insert("posts", row)
+    return json_response(post_json(row), 201)
+
+
+def _attach_files(ctx: Ctx, post_id: str, channel_id: str, file_ids: list[str]) -> list[str]:
+    """`attachFilesToPost`: only the poster's own unattached files of that channel stick."""
+    attached = []
+    for file_id in file_ids:
+        changed = ctx.state.store.run(
+            "UPDATE file_infos SET post_id = ? WHERE id = ? AND post_id = '' AND creator_id = ? "
+            "AND channel_id = ? AND delete_at = 0",
+            post_id,
+            file_id,
+            ctx.session.user_id,
+            channel_id,
+        )
+        if changed:
+            attached.append(file_id)
+    return attached
+
+
+def _post_row(ctx: Ctx, post_id: str, include_deleted: bool) -> dict[str, Any]:
+    row = ctx.state.store.one("SELECT * FROM posts WHERE id = ?", post_id)
+    if row is None or (row["delete_at"] and not include_deleted):
+        raise AppError("app.post.get.app_error", 404, detailed=f"id={post_id}")
+    return row
+
+
+async def get_post(ctx: Ctx) -> Response:
+    post_id = ctx.path_id("post_id")
+    row = _post_row(ctx, post_id, False)
+    if not ctx.state.authz.read_post(ctx.session, post_id):
+        raise permission_error(ctx.session.user_id, "read_channel_content")
+    return json_response(post_json(row))
+
+
+async def delete_post(ctx: Ctx) -> Response:
+    post_id = ctx.path_id("post_id")
+    row = _post_row(ctx, post_id, False)
+    perm = "delete_post" if row["user_id"] == ctx.session.user_id else "delete_others_posts"
+    if not ctx.state.authz.to_channel(ctx.session, str(row["channel_id"]), perm):
+        raise permission_error(ctx.session.user_id, perm)
+    now = now_ms()
+    store = ctx.state.store
+    store.run("UPDATE posts SET delete_at = ?, update_at = ? WHERE id = ?", now, now, post_id)
+    store.run(
+        "UPDATE file_infos SET delete_at = ?, update_at = ? WHERE post_id = ? AND delete_at = 0",
+        now,
+        now,
+        post_id,
+    )
+    return status_ok()
+
+
+def etag_for(version: str, infos: list[dict[str, Any]]) -> str:
+    if not infos:
+        return version
+    max_update = max(int(i["update_at"]) for i in infos)
+    return f"{version}.{infos[0]['post_id']}.{max_update}"
+
+
+async def file_infos_for_post(ctx: Ctx) -> Response:
+    post_id = ctx.path_id("post_id")
+    if not ctx.state.authz.read_post(ctx.session, post_id):
+        raise permission_error(ctx.session.user_id, "read_channel_content")
+    include_deleted = ctx.query_flag("include_deleted")
+    if include_deleted and not ctx.state.authz.to(ctx.session, "manage_system"):
+        raise permission_error(ctx.session.user_id, "manage_system")
+    sql = "SELECT * FROM file_infos WHERE post_id = ?"
+    if not include_deleted:
+        sql += " AND delete_at = 0"
+    infos = ctx.state.store.all(sql + " ORDER BY create_at, id", post_id)
+    if not infos:
+        _post_row(ctx, post_id, include_deleted)
+    etag = etag_for(ctx.state.settings.server_version, infos)
+    if ctx.request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    headers = {"Cache-Control": INFO_CACHE_CONTROL, "ETag": etag}
+    return json_response([file_info_json(i) for i in infos], 200, headers)
+
+
+ROUTES = [
+    Route("/api/v4/posts", endpoint(create_post), methods=["POST"]),
+    Route("/api/v4/posts/{post_id:mmid}", endpoint(get_post), methods=["GET"]),
+    Route("/api/v4/posts/{post_id:mmid}", endpoint(delete_post), methods=["DELETE"]),
+    Route(
+        "/api/v4/posts/{post_id:mmid}/files/info", endpoint(file_infos_for_post), methods=["GET"]
+    ),
+]

@@ -1,0 +1,107 @@
+"""`running_server(**settings)`: the reference server on a free loopback port, in a thread.
+
+The socket is bound before uvicorn starts (port 0 → the kernel picks), so there is no
+pick-then-bind race between xdist workers; readiness is `/api/v4/system/ping` answering.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from mmconform.reference.app import admin_password_for, create_app
+from mmconform.reference.licensing import PRIVATE_KEY_NAME
+from mmconform.reference.settings import Settings
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """Where a started server listens and how to log in to it."""
+
+    url: str
+    data_dir: Path
+    admin_login: str
+    admin_password: str
+    signing_key_path: Path | None
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.listen(128)
+    return sock
+
+
+@contextmanager
+def running_server(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    data_dir: Path | str | None = None,
+    startup_timeout: float = 20.0,
+    sock: socket.socket | None = None,
+    **settings: Any,
+) -> Iterator[RunningServer]:
+    """Start, wait for ping, yield a `RunningServer`, then stop and clean up."""
+    own_dir = data_dir is None
+    root = Path(tempfile.mkdtemp(prefix="mmconform-ref-")) if own_dir else Path(str(data_dir))
+    try:
+        password = admin_password_for(Settings(data_dir=root, **settings))
+        cfg = Settings(data_dir=root, **{**settings, "admin_password": password})
+        app = create_app(cfg)
+        listener = sock if sock is not None else bind_socket(host, port)
+        bound_port = listener.getsockname()[1]
+        server = uvicorn.Server(
+            uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        )
+        thread = threading.Thread(
+            target=server.run,
+            kwargs={"sockets": [listener]},
+            daemon=True,
+            name=f"mmconform-ref-{bound_port}",
+        )
+        thread.start()
+        url = f"http://{host}:{bound_port}"
+        try:
+            _wait_ready(url, server, thread, startup_timeout)
+            key = None if cfg.license_public_key else root / PRIVATE_KEY_NAME
+            yield RunningServer(url, root, cfg.admin_login, password, key)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            listener.close()
+            app.state.mm.store.close()
+    finally:
+        if own_dir:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_ready(url: str, server: uvicorn.Server, thread: threading.Thread, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            raise RuntimeError("reference server thread exited during start-up")
+        if server.started:
+            try:
+                if httpx.get(f"{url}/api/v4/system/ping", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.02)
+    raise RuntimeError(f"reference server at {url} did not answer ping within {timeout}s")

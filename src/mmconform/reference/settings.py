@@ -1,0 +1,26 @@
+"""Start-up settings of the reference server (not to be confused with the Mattermost config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_VERSION = "11.5.0"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything fixed for the life of one server process.
+
+    `faults` is the seam for the later fault-injection catalogue: a set of names the handlers may
+    consult; empty by default so the clean server pays nothing for it.
+    """
+
+    data_dir: Path
+    site_url: str | None = None
+    admin_login: str = "admin"
+    admin_password: str | None = None
+    server_version: str = DEFAULT_VERSION
+    config_file: Path | None = None
+    license_public_key: Path | None = None
+    faults: frozenset[str] = field(default_factory=frozenset)
