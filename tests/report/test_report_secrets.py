@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from report_support import ISOLATE, OPTIONS_CONFTEST, write_registry
@@ -62,6 +63,10 @@ def test_no_secret_in_any_written_file(
         f"http://admin:{URL_PASSWORD}@127.0.0.1:8065",
         "--mm-token",
         TOKEN,
+        "--junitxml",
+        str(run_dir / "junit.xml"),
+        "--alluredir",
+        str(run_dir / "allure-results"),
     )
     capsys.readouterr()  # the inner run's own terminal output is pytest's, not ours
     key = pytester.path / "key"
@@ -70,7 +75,10 @@ def test_no_secret_in_any_written_file(
     assert main(["report", str(run_dir)]) == 0
     assert main(["diff", str(run_dir), str(run_dir), "--format", "markdown"]) == 0
     written = sorted(p for p in run_dir.rglob("*") if p.is_file())
-    assert {p.name for p in written} == {"results.json", "certificate.json", "certificate.md"}
+    # pytest's JUnit writer and allure-pytest copy the raw traceback; the plugin scrubs both.
+    names = {p.name for p in written}
+    assert {"results.json", "certificate.json", "certificate.md", "junit.xml"} <= names
+    assert any(name.endswith("-result.json") for name in names)
     texts = [p.read_text() for p in written] + [capsys.readouterr().out]
     for secret in SECRETS:
         for text in texts:
@@ -108,3 +116,28 @@ def test_scrub_patterns(text: str, secret: str) -> None:
 )
 def test_scrub_leaves_ordinary_text(text: str) -> None:
     assert scrub(text) == text
+
+
+def test_finalize_scrubs_other_reports_in_the_run_dir(tmp_path: Path) -> None:
+    """Escaped quotes (`&quot;` in XML, `\\"` in JSON) must not hide a secret from the scrubber."""
+    from report_support import ALL_PASS, make_run, write_registry
+
+    run = tmp_path / "run"
+    make_run(run, write_registry(tmp_path), ALL_PASS)
+    (run / "junit.xml").write_text(
+        '<?xml version="1.0"?><testsuite><testcase name="t">'
+        f'<failure message="{{&quot;password&quot;: &quot;{PASSWORD}&quot;}}">'
+        f"Authorization: Bearer {BEARER}</failure></testcase></testsuite>"
+    )
+    allure = run / "allure-results"
+    allure.mkdir()
+    (allure / "x-result.json").write_text(
+        '{"statusDetails": {"message": "{\\"password\\": \\"' + PASSWORD + '\\"}"}}'
+    )
+    (allure / "y-attachment.txt").write_text(f"Token: {HEADER_TOKEN}\n")
+    finalize_run(run, target_url="")
+    for path in (run / "junit.xml", allure / "x-result.json", allure / "y-attachment.txt"):
+        text = path.read_text()
+        assert "[REDACTED]" in text
+        for secret in (PASSWORD, BEARER, HEADER_TOKEN):
+            assert secret not in text

@@ -15,16 +15,20 @@ from mmconform.report.model import (
     write_json,
 )
 from mmconform.report.redact import Scrubber
+from mmconform.report.scrub_files import scrub_run_dir
 from mmconform.report.summary import RunSummary, summarize
 
 
 def finalize_run(run_dir: Path, *, target_url: str, sign_key: Path | None = None) -> RunSummary:
     """Write the certificate for the run in `run_dir`, signed when `sign_key` is given.
 
+    Also scrubs the other reports in `run_dir` (JUnit XML, allure results) of credentials.
+
     Raises `UsageError` when results.json is missing or malformed or the key is unusable.
     """
     results_file = run_dir / RESULTS_NAME
     results = load_results(results_file)
+    scrub_run_dir(run_dir)
     results_bytes = results_file.read_bytes()
     private_key = None
     if sign_key is not None:

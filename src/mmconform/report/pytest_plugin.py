@@ -70,6 +70,11 @@ def _failure_text(report: pytest.TestReport | pytest.CollectReport) -> str:
     return short_message(str(text))
 
 
+def _flatten(args: tuple[Any, ...]) -> list[Any]:
+    """`requirement("A", "B")` and `requirement(["A", "B"])` mean the same."""
+    return [i for a in args for i in (a if isinstance(a, list | tuple) else [a])]
+
+
 def _skip_outcome(reason: str) -> str:
     return NOT_APPLICABLE if reason.lower().startswith(NOT_APPLICABLE_PREFIX) else SKIPPED
 
@@ -82,6 +87,7 @@ class ResultsCollector:
         self.is_worker = hasattr(config, "workerinput")
         self.records: dict[str, TestRecord] = {}
         self.started_at = now_utc()
+        self.written: tuple[Path, str] | None = None
         self.registry, self.registry_info = self._load_registry()
 
     def _load_registry(self) -> tuple[Any, dict[str, Any]]:
@@ -104,7 +110,7 @@ class ResultsCollector:
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
-            ids = [str(a) for m in item.iter_markers("requirement") for a in m.args]
+            ids = [str(i) for m in item.iter_markers("requirement") for i in _flatten(m.args)]
             if ids:
                 item.user_properties.append((REQUIREMENTS_PROPERTY, ",".join(dict.fromkeys(ids))))
 
@@ -163,6 +169,32 @@ class ResultsCollector:
             return
         self.write(Path(run_dir))
 
+    def pytest_unconfigure(self) -> None:
+        """JUnit XML and allure results are complete now; take out the secrets they quote."""
+        if self.is_worker:
+            return
+        from mmconform.report.scrub_files import scrub_run_dir
+
+        scrubber = self._scrubber()
+        for option in ("xmlpath", "allure_report_dir"):
+            target = getattr(self.config.option, option, None)
+            if target and Path(target).exists():
+                scrub_run_dir(Path(target), scrubber)
+
+    def _scrubber(self) -> Scrubber:
+        getopt = self.config.getoption
+        return Scrubber(str(getopt(o, default=None) or "") for o in _SECRET_OPTIONS)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or self.written is None:
+            return
+        verdict = self.written[1]
+        terminalreporter.write_line(f"mmconform: {self.written[0]} written ({verdict})")
+        if self.registry_info.get("error"):
+            terminalreporter.write_line(
+                f"mmconform: registry not loaded: {self.registry_info['error']}"
+            )
+
     def write(self, run_dir: Path) -> Path:
         getopt = self.config.getoption
         seed = getopt("mm_seed", default=None)
@@ -175,9 +207,11 @@ class ResultsCollector:
             finished_at=now_utc(),
             registry=self.registry_info,
         )
-        scrubber = Scrubber(str(getopt(o, default=None) or "") for o in _SECRET_OPTIONS)
-        document = build_results(list(self.records.values()), self.metas(), context, scrubber)
+        document = build_results(
+            list(self.records.values()), self.metas(), context, self._scrubber()
+        )
         run_dir.mkdir(parents=True, exist_ok=True)
         path = run_dir / RESULTS_NAME
         write_json(path, document)
+        self.written = (path, str(document["summary"]["verdict"]))
         return path
