@@ -29,6 +29,16 @@ def test_summary(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "  - MUST FILES-GET-001 failed" in out
 
 
+def test_summary_points_at_certificate(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mmconform.report import finalize_run
+
+    finalize_run(run, target_url="")
+    capsys.readouterr()
+    assert main(["report", str(run / "results.json")]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith(f"Certificate: {run / 'certificate.json'} states NOT CONFORMANT")
+
+
 def test_html_without_allure_tool(
     run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -67,4 +67,23 @@ def handle(args: argparse.Namespace) -> int:
     summary = summarize(rederive(results), results["tests"])
     for line in summary.lines():
         print(line)
+    _print_certificate(args.run)
     return EXIT_OK
+
+
+def _print_certificate(run: Path) -> None:
+    """Point at the certificate when the run has one; `mmconform verify` is what checks it."""
+    from mmconform.report.model import CERTIFICATE_NAME, results_path
+    from mmconform.report.verify import load_certificate
+
+    path = results_path(run).parent / CERTIFICATE_NAME
+    if not path.is_file():
+        return
+    cert = load_certificate(path)
+    signature = cert.get("signature") or {}
+    signer = signature.get("public_key_fingerprint")
+    signed = f"signed by {signer}" if signer else "unsigned"
+    print(
+        f"Certificate: {path} states {cert.get('verdict')} ({signed}); "
+        f"check it with 'mmconform verify {path}'"
+    )

@@ -14,7 +14,7 @@ from typing import Any
 
 from mmconform.errors import UsageError
 from mmconform.report.certificate import KIND, compute_digest, rederive
-from mmconform.report.model import RESULTS_NAME, load_results, read_json
+from mmconform.report.model import RESULTS_NAME, SCHEMA, load_results, read_json
 from mmconform.report.verdicts import overall_verdict
 
 # Run facts the certificate copies from results.json; they must agree.
@@ -36,6 +36,11 @@ def load_certificate(path: Path) -> dict[str, Any]:
     data = read_json(path, "certificate", fix)
     if not isinstance(data, dict) or data.get("kind") != KIND or "digest" not in data:
         raise UsageError(f"{path}: not an mmconform certificate; {fix}")
+    if data.get("schema") != SCHEMA:
+        raise UsageError(
+            f"{path}: certificate schema {data.get('schema')!r} is not supported "
+            f"(expected {SCHEMA}); use the mmconform version that issued it"
+        )
     return data
 
 
