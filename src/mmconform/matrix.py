@@ -52,6 +52,7 @@ _CHANNEL_FREE = frozenset(
         "junk_channel",
     }
 )
+ERROR_SHAPE = "ERR-SHAPE-001"
 _FILE_STATES = ("unattached", "attached", "post_deleted", "missing", "junk")
 
 
@@ -114,6 +115,13 @@ class Row:
     @property
     def key(self) -> tuple[str, str, str, str, str, str | None]:
         return (self.operation, self.actor, self.channel, self.state, self.config, self.variant)
+
+    @property
+    def checked_requirements(self) -> tuple[str, ...]:
+        """The row's IDs plus ERR-SHAPE-001 when it expects an error from an /api/v4 route."""
+        if self.expect >= 400 and self.operation != "GetFilePublic":
+            return (*self.requirements, ERROR_SHAPE)
+        return self.requirements
 
     def applies_to(self, server_version: str | None) -> bool:
         if self.versions is None or server_version is None:

@@ -1,4 +1,399 @@
 """The mmconform pytest plugin (registered through the `pytest11` entry point).
 
-This is the only module of the suite that imports pytest at import time.
+This is the only module of the suite that imports pytest at import time. Without `--mm-url` it
+only registers its options and the `requirement` marker, so projects that merely have mmconform
+installed (our own `tests/` included) are untouched.
+
+With `--mm-url`, the controller process probes the target before anything is created (a bad URL
+or credentials stop the run as a usage error), picks the seed and the run folder, and switches on
+the baseline config (public links, attachments) when allowed. Each pytest process (every xdist
+worker) provisions its own world under its own prefix in the session fixture and removes it at
+session end; the controller finally sweeps the shared ledger, so a crashed worker leaves nothing.
+Secrets are read from the environment (MMCONFORM_TOKEN, MMCONFORM_PASSWORD) when not given as
+options, so `mmconform run` never puts them on a command line.
 """
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from mmconform.target.client import Actor, Target
+    from mmconform.target.rows import RowRunner
+    from mmconform.target.world import World
+
+PROFILES = ("quick", "ci", "full", "certify")
+_ENV = {
+    "mm_url": "MMCONFORM_URL",
+    "mm_token": "MMCONFORM_TOKEN",
+    "mm_login": "MMCONFORM_LOGIN",
+    "mm_password": "MMCONFORM_PASSWORD",
+}
+_BASELINE = {"FileSettings.EnablePublicLink": True, "FileSettings.EnableFileAttachments": True}
+_STASH_PROBE = pytest.StashKey[Any]()
+TARGET_FAILED_FILE = "target-failed.txt"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mmconform", "mmconform conformance target")
+    add = group.addoption
+    add(
+        "--mm-url",
+        dest="mm_url",
+        default=None,
+        metavar="URL",
+        help="Mattermost server root to test (env MMCONFORM_URL)",
+    )
+    add(
+        "--mm-token",
+        dest="mm_token",
+        default=None,
+        metavar="TOKEN",
+        help="system admin token; prefer env MMCONFORM_TOKEN, argv is visible in ps",
+    )
+    add(
+        "--mm-login",
+        dest="mm_login",
+        default=None,
+        metavar="LOGIN",
+        help="system admin login (env MMCONFORM_LOGIN)",
+    )
+    add(
+        "--mm-password",
+        dest="mm_password",
+        default=None,
+        metavar="PASSWORD",
+        help="system admin password; prefer env MMCONFORM_PASSWORD",
+    )
+    add(
+        "--mm-profile",
+        dest="mm_profile",
+        default="ci",
+        choices=PROFILES,
+        help="how thorough the run is (default: ci)",
+    )
+    add(
+        "--mm-seed",
+        dest="mm_seed",
+        default=None,
+        type=int,
+        metavar="N",
+        help="seed for names, file contents and generated ids (default: random, printed)",
+    )
+    add(
+        "--mm-reports",
+        dest="mm_reports",
+        default=None,
+        metavar="DIR",
+        help="the run folder (ledger, results); default: reports/<run-id>",
+    )
+    add(
+        "--mm-server-version",
+        dest="mm_server_version",
+        default=None,
+        metavar="X.Y.Z",
+        help="judge the target by this version instead of its X-Version-Id",
+    )
+    add(
+        "--mm-allow-config-changes",
+        dest="mm_allow_config_changes",
+        action="store_true",
+        help="allow temporary config changes (restored afterwards)",
+    )
+    add(
+        "--mm-allow-license-changes",
+        dest="mm_allow_license_changes",
+        action="store_true",
+        help="allow licence uploads and removal; needs --mm-license-file to restore",
+    )
+    add(
+        "--mm-license-file",
+        dest="mm_license_file",
+        default=None,
+        metavar="FILE",
+        help="the licence to (re)install after licence rows",
+    )
+    add(
+        "--mm-signing-key",
+        dest="mm_signing_key",
+        default=None,
+        metavar="PEM",
+        help="licence signing key the target trusts (embedded server), for minted licences",
+    )
+    add(
+        "--mm-disposable",
+        dest="mm_disposable",
+        action="store_true",
+        help="the target is thrown away after the run: irreversible changes are allowed",
+    )
+
+
+def option(config: pytest.Config, dest: str) -> Any:
+    value = config.getoption(dest, default=None)
+    if value is None and dest in _ENV:
+        value = os.environ.get(_ENV[dest]) or None
+    return value
+
+
+def is_active(config: pytest.Config) -> bool:
+    return bool(option(config, "mm_url"))
+
+
+def is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requirement(*ids): requirement IDs from conformance/requirements.yaml"
+    )
+    if not is_active(config) or is_worker(config):
+        return
+    from mmconform.errors import UsageError
+
+    try:
+        _prepare_controller(config)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _probe(config: pytest.Config) -> Any:
+    from mmconform.target.probe import probe
+
+    return probe(
+        str(option(config, "mm_url")),
+        token=option(config, "mm_token"),
+        login=option(config, "mm_login"),
+        password=option(config, "mm_password"),
+        server_version=option(config, "mm_server_version"),
+    )
+
+
+def _prepare_controller(config: pytest.Config) -> None:
+    """Probe, choose seed and run folder, switch on the baseline config if allowed."""
+    from mmconform.target.client import Target
+    from mmconform.target.ledger import Ledger
+    from mmconform.target.settings import apply_settings
+    from mmconform.target.world import make_prefix
+
+    result = _probe(config)
+    config.stash[_STASH_PROBE] = result
+    if config.option.mm_seed is None:
+        config.option.mm_seed = random.SystemRandom().randrange(10**9)
+    if config.option.mm_reports is None:
+        import time
+
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        prefix = make_prefix(config.option.mm_seed, stamp)
+        config.option.mm_reports = str(Path("reports") / f"{stamp}-{prefix}")
+    run_dir = Path(config.option.mm_reports).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config.option.mm_reports = str(run_dir)
+    if option(config, "mm_allow_config_changes"):
+        target = Target(result.url)
+        try:
+            apply_settings(
+                target, result.admin, Ledger(run_dir / "ledger.jsonl", "controller"), _BASELINE
+            )
+        finally:
+            target.close()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: hand the controller's choices (seed, run folder) to each worker."""
+    config = node.config
+    if is_active(config):
+        node.workerinput["mm_seed"] = config.option.mm_seed
+        node.workerinput["mm_reports"] = config.option.mm_reports
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not is_active(config):
+        return []
+    result = config.stash.get(_STASH_PROBE, None)
+    version = getattr(result, "version", None) or "unknown"
+    return [
+        f"mmconform: target {option(config, 'mm_url')} (version {version}), "
+        f"seed {config.option.mm_seed}, profile {config.option.mm_profile}, "
+        f"run folder {config.option.mm_reports}"
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Reject requirement IDs the registry does not know, naming the test."""
+    marked = [(item, m) for item in items for m in item.iter_markers("requirement")]
+    if not marked:
+        return
+    from mmconform.errors import UsageError
+    from mmconform.registry import load_registry
+
+    try:
+        registry = load_registry()
+        for item, mark in marked:
+            registry.check_ids([str(a) for a in mark.args], f"test {item.nodeid}")
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Controller: sweep the whole ledger once every worker is done, and restore config."""
+    if not is_active(config) or is_worker(config) or _STASH_PROBE not in config.stash:
+        return
+    from mmconform.target.cleanup import cleanup_ledger
+    from mmconform.target.client import Target
+
+    result = config.stash[_STASH_PROBE]
+    run_dir = Path(config.option.mm_reports)
+    ledger = run_dir / "ledger.jsonl"
+    if not ledger.exists():
+        return
+    target = Target(result.url)
+    try:
+        report = cleanup_ledger(
+            target, result.admin, ledger, owner="controller", licence_bytes=_licence_bytes(config)
+        )
+    except Exception as exc:  # never hide the test outcome behind a cleanup error
+        text = target.redact(f"{type(exc).__name__}: {exc}")
+        sys.stderr.write(
+            f"mmconform: cleanup incomplete ({text}); run mmconform cleanup --ledger {ledger}\n"
+        )
+        return
+    finally:
+        target.close()
+    lines = report.lines()
+    (run_dir / "cleanup.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if report.left:
+        sys.stderr.write("\n".join(f"mmconform: {line}" for line in lines) + "\n")
+
+
+def _licence_bytes(config: pytest.Config) -> bytes | None:
+    path = option(config, "mm_license_file")
+    return Path(path).read_bytes() if path else None
+
+
+def _seed_and_dir(config: pytest.Config) -> tuple[int, Path]:
+    source: dict[str, Any] = getattr(config, "workerinput", {})
+    seed = source.get("mm_seed", config.option.mm_seed)
+    run_dir = source.get("mm_reports", config.option.mm_reports)
+    return int(seed or 0), Path(str(run_dir))
+
+
+@dataclass
+class Session:
+    """Everything one pytest process needs to run conformance tests against the target."""
+
+    target: Target
+    admin: Actor
+    world: World
+    runner: RowRunner
+    server_version: str | None
+    run_dir: Path
+
+
+@pytest.fixture(scope="session")
+def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
+    """Probe, provision this process's world, and tear it down at session end."""
+    config = request.config
+    if not is_active(config):
+        pytest.fail(
+            "no target: run `mmconform run`, or pass --mm-url with --mm-token or "
+            "--mm-login/--mm-password",
+            pytrace=False,
+        )
+    from mmconform.errors import TargetFailed, UsageError
+    from mmconform.target.cleanup import cleanup_ledger
+    from mmconform.target.client import ApiError, Target
+    from mmconform.target.gate import Gate, Permissions
+    from mmconform.target.ledger import Ledger
+    from mmconform.target.rows import RowRunner, minter_from_key
+    from mmconform.target.world import make_prefix, provision
+
+    try:
+        result = _probe(config)
+    except UsageError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    seed, run_dir = _seed_and_dir(config)
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    prefix = make_prefix(seed, f"{run_dir.name}:{worker}")
+    target = Target(result.url)
+    ledger = Ledger(run_dir / "ledger.jsonl", prefix)
+    key = option(config, "mm_signing_key")
+    perms = Permissions(
+        allow_config_changes=bool(option(config, "mm_allow_config_changes")),
+        allow_license_changes=bool(option(config, "mm_allow_license_changes")),
+        license_bytes=_licence_bytes(config),
+        disposable=bool(option(config, "mm_disposable")),
+    )
+    try:
+        world = provision(target, result.admin, ledger, prefix, seed)
+    except (ApiError, TargetFailed) as exc:
+        _record_target_failure(run_dir, target.redact(f"provisioning failed: {exc}"))
+        cleanup_ledger(target, result.admin, ledger.path, owner=prefix, only_owner=prefix)
+        target.close()
+        pytest.fail(target.redact(f"cannot provision the world: {exc}"), pytrace=False)
+    gate = Gate(run_dir / "target.lock", target, result.admin, ledger, perms)
+    runner = RowRunner(world, gate, result.version, minter_from_key(Path(key) if key else None))
+    yield Session(target, result.admin, world, runner, result.version, run_dir)
+    try:
+        cleanup_ledger(
+            target,
+            result.admin,
+            ledger.path,
+            owner=prefix,
+            only_owner=prefix,
+            licence_bytes=perms.license_bytes,
+        )
+    finally:
+        target.close()
+
+
+@pytest.fixture(scope="session")
+def target(mm_session: Session) -> Target:
+    return mm_session.target
+
+
+@pytest.fixture(scope="session")
+def world(mm_session: Session) -> World:
+    return mm_session.world
+
+
+@pytest.fixture(scope="session")
+def row_runner(mm_session: Session) -> RowRunner:
+    return mm_session.runner
+
+
+def _record_target_failure(run_dir: Path, message: str) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with (run_dir / TARGET_FAILED_FILE).open("a", encoding="utf-8") as fh:
+        fh.write(message + "\n")
+
+
+def run_checked(session: Session, action: Any) -> None:
+    """Run `action()` turning suite outcomes into pytest outcomes.
+
+    NotApplicable → skip "not applicable: …" (the results plugin counts it as N/A);
+    ConformanceFailure → a failure showing only the message (it carries the repro line);
+    TargetFailed → the target died: recorded for `mmconform run` (exit 3) and the run stops.
+    """
+    from mmconform.errors import TargetFailed
+    from mmconform.target.gate import NotApplicable
+    from mmconform.target.rows import ConformanceFailure
+
+    try:
+        action()
+    except NotApplicable as exc:
+        pytest.skip(f"not applicable: {exc}")
+    except ConformanceFailure as exc:
+        pytest.fail(str(exc), pytrace=False)
+    except TargetFailed as exc:
+        _record_target_failure(session.run_dir, str(exc))
+        pytest.exit(f"mmconform: target failed: {exc}", returncode=3)

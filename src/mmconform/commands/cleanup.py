@@ -1,10 +1,64 @@
-"""`mmconform cleanup`: finish cleanup from a ledger (issue 4).
+"""`mmconform cleanup`: finish the cleanup of a run from its ledger (after a crash, say).
 
-Placeholder until that work lands: registers nothing.
+Idempotent: what the ledger already marks as removed is skipped, objects recorded only as an
+intent are looked up by name. Exit 0 when nothing is left, 1 when something could not be removed.
 """
 
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
 from typing import Any
+
+from mmconform.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    env = os.environ.get
+    p = sub.add_parser("cleanup", help="remove what a run created, from its ledger")
+    p.add_argument("--ledger", required=True, help="the run's ledger.jsonl")
+    p.add_argument("--url", default=env("MMCONFORM_URL"), help="server root (env MMCONFORM_URL)")
+    p.add_argument(
+        "--token", default=env("MMCONFORM_TOKEN"), help="system admin token (env MMCONFORM_TOKEN)"
+    )
+    p.add_argument("--login", default=env("MMCONFORM_LOGIN"), help="system admin login")
+    p.add_argument(
+        "--password",
+        default=env("MMCONFORM_PASSWORD"),
+        help="system admin password (env MMCONFORM_PASSWORD)",
+    )
+    p.add_argument(
+        "--license-file",
+        default=env("MMCONFORM_LICENSE_FILE"),
+        help="licence to reinstall if the run changed it",
+    )
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from mmconform.target.cleanup import cleanup_ledger
+    from mmconform.target.client import Target
+    from mmconform.target.probe import probe
+
+    if not args.url:
+        raise UsageError("cleanup needs --url (the server the run used)")
+    ledger = Path(args.ledger)
+    if not ledger.is_file():
+        raise UsageError(f"--ledger {ledger}: no such file; give reports/<run-id>/ledger.jsonl")
+    licence = None
+    if args.license_file:
+        try:
+            licence = Path(args.license_file).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"--license-file {args.license_file}: {exc.strerror}") from None
+    result = probe(args.url, token=args.token, login=args.login, password=args.password)
+    target = Target(result.url)
+    try:
+        report = cleanup_ledger(target, result.admin, ledger, licence_bytes=licence)
+    finally:
+        target.close()
+    for line in report.lines():
+        print(line)
+    return EXIT_OK if not report.left else EXIT_FAILED

@@ -1,10 +1,342 @@
-"""`mmconform run`: run the conformance suite (issue 4).
+"""`mmconform run`: probe a target, run the conformance suite on it, report, exit with a verdict.
 
-Placeholder until that work lands: registers nothing.
+Without `--url` the embedded reference server is started for the duration of the run (fresh data
+folder, a licence minted with its signing key and uploaded through the API, guest accounts on).
+Secrets go to pytest through the environment, never argv, so they do not show in `ps` or reports.
+Exit codes: 0 conformant, 1 not, 2 usage or config error, 3 the target failed mid-run.
 """
 
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from mmconform.errors import EXIT_FAILED, EXIT_OK, TargetFailed, UsageError
+
+PROFILES = ("quick", "ci", "full", "certify")
+_DAY_MS = 86_400_000
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    env = os.environ.get
+    p = sub.add_parser(
+        "run",
+        help="run the conformance suite (default target: the embedded reference server)",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    p.add_argument(
+        "--url",
+        default=env("MMCONFORM_URL"),
+        help="server root to test (env MMCONFORM_URL); omit for the embedded server",
+    )
+    p.add_argument(
+        "--token",
+        default=env("MMCONFORM_TOKEN"),
+        help="system admin token (env MMCONFORM_TOKEN; prefer the env var)",
+    )
+    p.add_argument(
+        "--login", default=env("MMCONFORM_LOGIN"), help="system admin login (env MMCONFORM_LOGIN)"
+    )
+    p.add_argument(
+        "--password",
+        default=env("MMCONFORM_PASSWORD"),
+        help="system admin password (env MMCONFORM_PASSWORD; prefer the env var)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=PROFILES,
+        default=env("MMCONFORM_PROFILE", "ci"),
+        help="thoroughness (env MMCONFORM_PROFILE; default ci)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=None, help="seed (env MMCONFORM_SEED; default random, printed)"
+    )
+    p.add_argument(
+        "--reports",
+        default=env("MMCONFORM_REPORTS", "reports"),
+        help="where run folders go (env MMCONFORM_REPORTS; default ./reports)",
+    )
+    p.add_argument(
+        "--server-version",
+        default=env("MMCONFORM_SERVER_VERSION"),
+        help="judge the target as this version (env MMCONFORM_SERVER_VERSION)",
+    )
+    p.add_argument(
+        "-n",
+        "--workers",
+        type=int,
+        default=None,
+        help="pytest-xdist workers (env MMCONFORM_WORKERS; default 1)",
+    )
+    p.add_argument(
+        "--allow-config-changes",
+        action="store_true",
+        default=_env_flag("MMCONFORM_ALLOW_CONFIG_CHANGES"),
+        help="allow temporary config changes, restored afterwards",
+    )
+    p.add_argument(
+        "--allow-license-changes",
+        action="store_true",
+        default=_env_flag("MMCONFORM_ALLOW_LICENSE_CHANGES"),
+        help="allow licence uploads/removal; needs --license-file to restore",
+    )
+    p.add_argument(
+        "--license-file",
+        default=env("MMCONFORM_LICENSE_FILE"),
+        help="the licence to reinstall afterwards (env MMCONFORM_LICENSE_FILE)",
+    )
+    p.add_argument(
+        "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="extra pytest arguments after --"
+    )
+    p.set_defaults(func=handle)
+
+
+def _int_env(name: str, value: int | None) -> int | None:
+    if value is not None:
+        return value
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise UsageError(f"{name}={raw!r} is not an integer; set a whole number") from None
+
+
+@dataclass
+class Plan:
+    """What pytest is told: the target, its credentials (env only) and the permissions."""
+
+    url: str
+    version: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    options: list[str] = field(default_factory=list)
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if args.url is None and (args.token or args.login or args.password):
+        raise UsageError("credentials given without --url; add --url or drop the credentials")
+    if args.allow_license_changes and not args.license_file:
+        raise UsageError(
+            "--allow-license-changes needs --license-file FILE (the licence to restore afterwards)"
+        )
+    if args.license_file and not Path(args.license_file).is_file():
+        raise UsageError(f"--license-file {args.license_file}: no such file; check the path")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("-n/--workers must be 1 or more")
+
+
+def _remote_plan(args: argparse.Namespace) -> Plan:
+    plan = Plan(url=args.url)
+    if args.token:
+        plan.env["MMCONFORM_TOKEN"] = args.token
+    if args.login:
+        plan.env["MMCONFORM_LOGIN"] = args.login
+    if args.password:
+        plan.env["MMCONFORM_PASSWORD"] = args.password
+    if args.allow_config_changes:
+        plan.options.append("--mm-allow-config-changes")
+    if args.allow_license_changes:
+        plan.options.append("--mm-allow-license-changes")
+    if args.license_file:
+        plan.options += ["--mm-license-file", str(Path(args.license_file).resolve())]
+    return plan
+
+
+@contextmanager
+def _embedded_plan(stack: ExitStack) -> Iterator[Plan]:
+    """Start the reference server, license it, enable guest accounts; stop it afterwards."""
+    from mmconform.reference.licensing import mint_license
+    from mmconform.reference.server import running_server
+    from mmconform.target.client import Target
+    from mmconform.target.probe import probe
+
+    server = stack.enter_context(running_server())
+    if server.signing_key_path is None:
+        raise UsageError("the embedded server has no licence signing key; cannot license it")
+    secret_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mmconform-lic-")))
+    licence = mint_license(
+        server.signing_key_path.read_bytes(),
+        users=100_000,
+        expires_at_ms=int(time.time() * 1000) + 365 * _DAY_MS,
+    ).encode()
+    licence_path = secret_dir / "embedded.mattermost-license"
+    licence_path.write_bytes(licence)
+    licence_path.chmod(0o600)
+    result = probe(server.url, login=server.admin_login, password=server.admin_password)
+    target = Target(server.url)
+    try:
+        target.api("POST", "/license", result.admin, files={"license": ("l", licence)})
+        target.api(
+            "PUT",
+            "/config/patch",
+            result.admin,
+            json={"GuestAccountsSettings": {"Enable": True}},
+        )
+    finally:
+        target.close()
+    yield Plan(
+        url=server.url,
+        version=result.version,
+        env={"MMCONFORM_LOGIN": server.admin_login, "MMCONFORM_PASSWORD": server.admin_password},
+        options=[
+            "--mm-allow-config-changes",
+            "--mm-allow-license-changes",
+            "--mm-disposable",
+            "--mm-license-file",
+            str(licence_path),
+            "--mm-signing-key",
+            str(server.signing_key_path),
+        ],
+    )
+
+
+def _make_run_dir(reports: Path, seed: int) -> tuple[str, Path]:
+    from mmconform.target.world import make_prefix
+
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    run_id = f"{stamp}-{make_prefix(seed, stamp)}"
+    run_dir = reports / run_id
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:
+        raise UsageError(f"--reports {reports}: cannot create {run_dir} ({exc.strerror})") from None
+    latest = reports / "latest"
+    temp = reports / f".latest-{run_id}"
+    temp.unlink(missing_ok=True)
+    temp.symlink_to(run_id)
+    os.replace(temp, latest)
+    return run_id, run_dir
+
+
+def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Path) -> list[str]:
+    from mmconform.resources import conformance_dir
+
+    folder = conformance_dir()
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(folder),
+        "--rootdir",
+        str(folder),
+        "-p",
+        "no:cacheprovider",
+        "--import-mode=importlib",
+        "--mm-url",
+        plan.url,
+        "--mm-profile",
+        args.profile,
+        "--mm-seed",
+        str(seed),
+        "--mm-reports",
+        str(run_dir),
+        "--junitxml",
+        str(run_dir / "junit.xml"),
+        "-q",
+        "-rfE",
+        "--no-header",
+    ]
+    if args.server_version:
+        cmd += ["--mm-server-version", args.server_version]
+    workers = _int_env("MMCONFORM_WORKERS", args.workers) or 1
+    if workers > 1:
+        cmd += ["-n", str(workers)]
+    return cmd + plan.options + list(args.pytest_args)
+
+
+def _child_env(plan: Plan) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MMCONFORM_")}
+    env.update(plan.env)
+    return env
+
+
+def _junit_counts(path: Path) -> tuple[int, int, int]:
+    """(passed, failed, not applicable) from the JUnit file, used if no results.json exists."""
+    import xml.etree.ElementTree as ET
+
+    passed = failed = na = 0
+    for case in ET.parse(path).iter("testcase"):
+        skipped = case.find("skipped")
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed += 1
+        elif skipped is not None:
+            na += 1 if (skipped.get("message") or "").find("not applicable") >= 0 else 0
+        else:
+            passed += 1
+    return passed, failed, na
+
+
+def _verdict(run_dir: Path, url: str, pytest_rc: int) -> int:
+    failed_file = run_dir / "target-failed.txt"
+    if failed_file.exists():
+        first = failed_file.read_text(encoding="utf-8").splitlines()[:1]
+        raise TargetFailed(first[0] if first else "see " + str(failed_file))
+    if pytest_rc in (2, 3, 4):
+        raise UsageError(f"pytest stopped with exit code {pytest_rc} (see the output above)")
+    try:
+        from mmconform.report import finalize_run
+
+        summary = finalize_run(run_dir, target_url=url)
+    except (ImportError, UsageError) as exc:
+        junit = run_dir / "junit.xml"
+        if not junit.exists():
+            raise UsageError(f"no results in {run_dir} ({exc})") from None
+        passed, failed, na = _junit_counts(junit)
+        print(f"tests (from junit.xml): {passed} passed, {failed} failed, {na} not applicable")
+        return EXIT_OK if failed == 0 and pytest_rc == 0 else EXIT_FAILED
+    for line in summary.lines():
+        print(line)
+    tests = summary.tests
+    print(
+        f"tests: {tests.get('passed', 0)} passed, {tests.get('failed', 0)} failed, "
+        f"{tests.get('not_applicable', 0)} not applicable"
+    )
+    return EXIT_OK if summary.conformant and pytest_rc == 0 else EXIT_FAILED
+
+
+def handle(args: argparse.Namespace) -> int:
+    _validate(args)
+    seed = _int_env("MMCONFORM_SEED", args.seed)
+    if seed is None:
+        seed = random.SystemRandom().randrange(10**9)
+    print(f"mmconform: seed {seed}")
+    with ExitStack() as stack:
+        if args.url:
+            from mmconform.target.probe import probe
+
+            plan = _remote_plan(args)
+            result = probe(
+                args.url,
+                token=args.token,
+                login=args.login,
+                password=args.password,
+                server_version=args.server_version,
+            )
+            plan.url, plan.version = result.url, result.version
+        else:
+            plan = stack.enter_context(_embedded_plan(stack))
+            print(f"mmconform: embedded reference server at {plan.url}")
+        run_id, run_dir = _make_run_dir(Path(args.reports), seed)
+        version = args.server_version or plan.version or "unknown"
+        print(f"mmconform: run {run_id} against {plan.url} (version {version})")
+        cmd = _pytest_command(args, plan, seed, run_dir)
+        rc = subprocess.call(cmd, env=_child_env(plan))
+        code = _verdict(run_dir, plan.url, rc)
+    print(f"mmconform: reports in {run_dir}")
+    return code

@@ -21,6 +21,8 @@ class CleanupReport:
     removed: list[str] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
+    orphaned_files: int = 0
+    kept_direct: int = 0
 
     def lines(self) -> list[str]:
         out = [
@@ -28,6 +30,16 @@ class CleanupReport:
             f"{len(self.left)} left"
         ]
         out += [f"  left: {line}" for line in self.left]
+        if self.orphaned_files:
+            out.append(
+                f"  note: {self.orphaned_files} unattached file(s) stay in file storage "
+                "(no API deletes a file; their channels are gone)"
+            )
+        if self.kept_direct:
+            out.append(
+                f"  note: {self.kept_direct} direct channel(s) kept (the API cannot delete "
+                "them; their members are deactivated)"
+            )
         return out
 
 
@@ -114,13 +126,9 @@ class _Cleaner:
                 self.report.left.append(f"{label}: {exc.reason}")
                 continue
             if how == "kept":
-                self.report.left.append(
-                    f"{label}: direct channels cannot be deleted (members are deactivated)"
-                )
+                self.report.kept_direct += 1
             elif how == "unreachable":
-                self.report.left.append(
-                    f"{label}: no API deletes an unattached file; it stays in file storage"
-                )
+                self.report.orphaned_files += 1
             else:
                 self.report.removed.append(f"{label} ({how})")
             self.ledger.removed(obj.key, how)
@@ -186,9 +194,12 @@ def cleanup_ledger(
     *,
     owner: str = "cleanup",
     licence_bytes: bytes | None = None,
+    only_owner: str | None = None,
 ) -> CleanupReport:
     """Finish every pending entry of the ledger at `path` and record what was done in it."""
     state = read_ledger(path)
+    if only_owner is not None:
+        state = state.owned_by(only_owner)
     cleaner = _Cleaner(target, admin, state, Ledger(path, owner))
     cleaner.objects()
     cleaner.config()

@@ -57,6 +57,15 @@ class LedgerState:
     config: list[ConfigChange] = field(default_factory=list)
     licence: list[LicenseChange] = field(default_factory=list)
 
+    def owned_by(self, owner: str) -> LedgerState:
+        """The part of the ledger one writer (a pytest process) is responsible for."""
+        mine = f"{owner}:"
+        return LedgerState(
+            objects={k: o for k, o in self.objects.items() if k.startswith(mine)},
+            config=[c for c in self.config if c.key.startswith(mine)],
+            licence=[c for c in self.licence if c.key.startswith(mine)],
+        )
+
     def pending_objects(self) -> list[LedgerObject]:
         order = {kind: i for i, kind in enumerate(KINDS)}
         todo = [o for o in self.objects.values() if o.removed is None]

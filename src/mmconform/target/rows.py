@@ -1,0 +1,469 @@
+"""Execute one permission-matrix row against a world and judge the answer.
+
+A row becomes one HTTP request sent as one actor. The verdict looks at the status, the error id,
+the AppError shape of API errors, and for successes the body (exact bytes, FileInfo fields).
+A failure is a `ConformanceFailure` whose message names the actor, the request, expected versus
+actual, and a curl line with the token replaced by a shell variable.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from mmconform.matrix import Row
+from mmconform.target.client import API, Actor, curl_line, error_id_of
+from mmconform.target.gate import Gate, NotApplicable
+from mmconform.target.settings import SANITISED
+from mmconform.target.world import StoredFile, World
+
+JUNK_ID = "junk"
+BOGUS_HASH = "A" * 43
+_DAY_MS = 86_400_000
+# What each matrix `config` name means on the target.
+_CONFIG_SETTINGS: dict[str, dict[str, Any]] = {
+    "public_links_off": {"FileSettings.EnablePublicLink": False},
+    "attachments_off": {"FileSettings.EnableFileAttachments": False},
+    "small_max_file_size": {"FileSettings.MaxFileSize": 1024},
+}
+
+
+class ConformanceFailure(AssertionError):
+    """The target answered differently from the requirement."""
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    api: bool = True
+    file: StoredFile | None = None
+    sent_name: str | None = None
+    sent_size: int | None = None
+    post_files: list[str] | None = None
+    curl_extra: str = ""
+
+
+def _ident(rng: random.Random) -> str:
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(rng.choice(alphabet) for _ in range(26))
+
+
+class RowRunner:
+    """Holds the world, the gate and what licence rows need; runs rows one at a time."""
+
+    def __init__(
+        self,
+        world: World,
+        gate: Gate,
+        server_version: str | None,
+        minter: Callable[[int, int], bytes] | None = None,
+    ) -> None:
+        self.world = world
+        self.gate = gate
+        self.version = server_version
+        self.minter = minter
+        self.rng = random.Random(world.prefix)
+
+    # --- preconditions -------------------------------------------------------------------------
+    def actor(self, row: Row) -> Actor:
+        actor = self.world.actor(row.actor)
+        if actor is None:
+            reason = self.world.unavailable.get(row.actor, "not provisioned")
+            raise NotApplicable(f"actor {row.actor} unavailable: {reason}")
+        return actor
+
+    def wanted_settings(self, row: Row) -> dict[str, Any]:
+        wanted: dict[str, Any] = {}
+        if row.operation in ("GetFileLink", "GetFilePublic"):
+            wanted["FileSettings.EnablePublicLink"] = True
+        if row.operation == "UploadFile":
+            wanted["FileSettings.EnableFileAttachments"] = True
+        wanted.update(_CONFIG_SETTINGS.get(row.config, {}))
+        return wanted
+
+    @contextmanager
+    def conditions(self, row: Row) -> Iterator[None]:
+        admin_licence = row.actor == "system_admin" and row.state in (
+            "expired",
+            "valid",
+            "too_few_users",
+        )
+        if row.operation == "RemoveLicenseFile" or admin_licence:
+            with self.gate.licence_change(row.operation):
+                yield
+        elif row.config == "salt_changed":
+            with self.gate.exclusive():
+                yield
+        else:
+            with self.gate.settings(self.wanted_settings(row)):
+                yield
+
+    # --- building requests -----------------------------------------------------------------------
+    def stored(self, row: Row) -> StoredFile:
+        return self.world.files[(row.channel, row.state)]
+
+    def file_id(self, row: Row) -> tuple[str, StoredFile | None]:
+        if row.state == "missing":
+            return _ident(self.rng), None
+        if row.state == "junk":
+            return JUNK_ID, None
+        stored = self.stored(row)
+        return stored.id, stored
+
+    def public_link(self, file_id: str) -> str:
+        body = self.world.target.api("GET", f"/files/{file_id}/link", self.world.admin)
+        link = str(body["link"])
+        query = parse_qs(urlsplit(link).query)
+        digest = query.get("h", [""])[0]
+        self.world.target.secrets.add(digest)
+        return digest
+
+    def build(self, row: Row) -> Request:
+        op = row.operation
+        if op in ("GetFile", "GetFileInfo", "GetFileLink"):
+            fid, stored = self.file_id(row)
+            suffix = {"GetFile": "", "GetFileInfo": "/info", "GetFileLink": "/link"}[op]
+            params = {"download": "true"} if row.variant == "download" else {}
+            return Request("GET", f"{API}/files/{fid}{suffix}", {"params": params}, file=stored)
+        if op == "GetFilePublic":
+            return self.build_public(row)
+        if op == "GetFileInfosForPost":
+            return self.build_post_infos(row)
+        if op == "UploadFile":
+            return self.build_upload(row)
+        if op == "UploadLicenseFile":
+            return self.build_licence(row)
+        return Request("DELETE", f"{API}/license")
+
+    def build_public(self, row: Row) -> Request:
+        fid, stored = self.file_id(row)
+        method = "HEAD" if row.variant == "head" else "GET"
+        digest = BOGUS_HASH
+        if row.state == "attached" and row.config == "default" and row.variant != "bad_hash":
+            digest = self.public_link(fid)
+        params = {} if row.variant == "no_hash" else {"h": digest}
+        return Request(method, f"/files/{fid}/public", {"params": params}, api=False, file=stored)
+
+    def build_post_infos(self, row: Row) -> Request:
+        if row.state == "missing":
+            post_id, files = _ident(self.rng), None
+        elif row.state == "junk":
+            post_id, files = JUNK_ID, None
+        else:
+            post_id = self.world.posts[(row.channel, row.state)]
+            files = self.world.post_files[post_id]
+        params = {"include_deleted": "true"} if row.variant == "include_deleted" else {}
+        return Request(
+            "GET", f"{API}/posts/{post_id}/files/info", {"params": params}, post_files=files
+        )
+
+    def build_upload(self, row: Row) -> Request:
+        if row.state == "missing_channel":
+            channel_id = _ident(self.rng)
+        elif row.state == "junk_channel":
+            channel_id = JUNK_ID
+        else:
+            channel_id = self.world.channels[row.channel]
+        name = f"{self.world.prefix}-up-{self.rng.randrange(10**8):08d}.txt"
+        size = 4096 if row.state == "too_large" else 256
+        content = self.rng.randbytes(size // 2).hex().encode()
+        if row.state in ("raw_body", "empty_body"):
+            body = b"" if row.state == "empty_body" else content
+            return Request(
+                "POST",
+                f"{API}/files",
+                {
+                    "params": {"channel_id": channel_id, "filename": name},
+                    "content": body,
+                    "headers": {"Content-Type": "text/plain"},
+                },
+                sent_name=name,
+                sent_size=len(body),
+                curl_extra="--data-binary @FILE",
+            )
+        parts: list[tuple[str, tuple[str | None, bytes | str, str | None]]] = [
+            ("channel_id", (None, channel_id, None))
+        ]
+        count = 1
+        if row.state == "too_few_client_ids":
+            parts += [("client_ids", (None, "1", None)), ("client_ids", (None, "2", None))]
+            count = 3
+        for i in range(count):
+            parts.append(("files", (name if i == 0 else f"{i}-{name}", content, "text/plain")))
+        return Request(
+            "POST",
+            f"{API}/files",
+            {"files": parts},
+            sent_name=name,
+            sent_size=len(content),
+            curl_extra=f"-F channel_id={channel_id} -F files=@FILE",
+        )
+
+    def mint(self, *, users: int, expires_at_ms: int) -> bytes:
+        if self.minter is None:
+            raise NotApplicable(
+                "needs a licence signing key the target trusts (only the embedded server has one)"
+            )
+        return self.minter(users, expires_at_ms)
+
+    def build_licence(self, row: Row) -> Request:
+        now = int(time.time() * 1000)
+        field_name = "license"
+        if row.state == "garbage":
+            data = b"this is not a Mattermost licence"
+        elif row.state == "no_file":
+            data, field_name = b"no licence part", "file"
+        elif row.state == "expired":
+            data = self.mint(users=10_000, expires_at_ms=now - _DAY_MS)
+        elif row.state == "too_few_users":
+            data = self.mint(users=1, expires_at_ms=now + 30 * _DAY_MS)
+        else:
+            if self.gate.perms.license_bytes is None:
+                raise NotApplicable("needs --allow-license-changes and --license-file")
+            data = self.gate.perms.license_bytes
+        return Request(
+            "POST",
+            f"{API}/license",
+            {"files": {field_name: ("mmconform.mattermost-license", data)}},
+            curl_extra=f"-F {field_name}=@LICENSE_FILE",
+        )
+
+    # --- running ---------------------------------------------------------------------------------
+    def run(self, row: Row) -> None:
+        if not row.applies_to(self.version):
+            assert row.versions is not None
+            raise NotApplicable(f"server version {self.version} is outside {row.versions.text}")
+        actor = self.actor(row)
+        with self.conditions(row):
+            if row.config == "salt_changed":
+                self.run_salt_change(row, actor)
+                return
+            request = self.build(row)
+            upload_key = None
+            if request.method == "POST" and request.path == f"{API}/files":
+                upload_key = self.world.ledger.intent(
+                    "file", request.sent_name or "?", parent=self.world.keys.get(row.channel)
+                )
+            response = self.send(request, actor)
+            if upload_key is not None:
+                self.record_upload(upload_key, response)
+            if row.variant == "etag" and response.status_code == 200:
+                etag = response.headers.get("etag", "")
+                request.kwargs["headers"] = {"If-None-Match": etag}
+                response = self.send(request, actor)
+            Verdict(self, row, request, actor, response).check()
+
+    def run_salt_change(self, row: Row, actor: Actor) -> None:
+        """Take a link, change the salt, expect the old link to be refused (400)."""
+        if not self.gate.perms.disposable:
+            raise NotApplicable(
+                "needs a throw-away target: a changed PublicLinkSalt cannot be restored"
+            )
+        target, admin = self.world.target, self.world.admin
+        with self.gate_settings_now({"FileSettings.EnablePublicLink": True}):
+            fid, stored = self.file_id(row)
+            digest = self.public_link(fid)
+            key = self.world.ledger.config_change("FileSettings.PublicLinkSalt", SANITISED)
+            new_salt = "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(32))
+            target.api(
+                "PUT", "/config/patch", admin, json={"FileSettings": {"PublicLinkSalt": new_salt}}
+            )
+            self.world.ledger.config_restored(key)  # nothing to restore: links are fetched fresh
+            request = Request(
+                "GET", f"/files/{fid}/public", {"params": {"h": digest}}, api=False, file=stored
+            )
+            response = self.send(request, actor)
+        Verdict(self, row, request, actor, response).check()
+
+    @contextmanager
+    def gate_settings_now(self, wanted: dict[str, Any]) -> Iterator[None]:
+        """Inside an exclusive section: patch directly, restore after."""
+        from mmconform.target.settings import apply_settings, restore_settings
+
+        if wanted and not self.gate.perms.allow_config_changes:
+            raise NotApplicable("needs --allow-config-changes")
+        made = apply_settings(self.world.target, self.world.admin, self.world.ledger, wanted)
+        try:
+            yield
+        finally:
+            restore_settings(self.world.target, self.world.admin, self.world.ledger, made)
+
+    def record_upload(self, key: str, response: httpx.Response) -> None:
+        try:
+            file_id = response.json()["file_infos"][0]["id"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            self.world.ledger.removed(key, "never-created")
+            return
+        self.world.ledger.created(key, str(file_id))
+
+    def send(self, request: Request, actor: Actor) -> httpx.Response:
+        return self.world.target.request(
+            request.method, request.path, actor=actor, **request.kwargs
+        )
+
+
+class Verdict:
+    def __init__(
+        self,
+        runner: RowRunner,
+        row: Row,
+        request: Request,
+        actor: Actor,
+        response: httpx.Response,
+    ) -> None:
+        self.runner = runner
+        self.row = row
+        self.request = request
+        self.actor = actor
+        self.response = response
+
+    def fail(self, what: str) -> None:
+        r = self.response
+        target = self.runner.world.target
+        url = str(r.request.url) if r.request is not None else target.url(self.request.path)
+        got_id = error_id_of(r)
+        expected = f"{self.row.expect} {self.row.error_id or ''}".rstrip()
+        lines = [
+            f"{self.row.id} [{', '.join(self.row.requirements)}]: {what}",
+            f"  actor:    {self.actor.name}",
+            f"  request:  {self.request.method} {url}",
+            f"  expected: {expected}",
+            f"  actual:   {r.status_code} {got_id or '(no error id)'} "
+            f"{r.headers.get('content-type', '')}".rstrip(),
+            "Reproduce with:",
+            "  " + curl_line(self.request.method, url, self.actor, self.request.curl_extra),
+        ]
+        raise ConformanceFailure(target.redact("\n".join(lines)))
+
+    def check(self) -> None:
+        r, row = self.response, self.row
+        if r.status_code != row.expect:
+            self.fail("unexpected status")
+        if row.error_id and error_id_of(r) != row.error_id:
+            self.fail("unexpected error id")
+        if r.status_code >= 400 and self.request.api:
+            self.check_app_error()
+        if r.status_code < 300:
+            self.check_success()
+
+    def check_app_error(self) -> None:
+        r = self.response
+        if r.headers.get("content-type") != "application/json":
+            self.fail("error without Content-Type exactly application/json [ERR-SHAPE-001]")
+        try:
+            body = r.json()
+        except ValueError:
+            body = None
+        ok = (
+            isinstance(body, dict)
+            and isinstance(body.get("id"), str)
+            and isinstance(body.get("message"), str)
+            and body.get("status_code") == r.status_code
+        )
+        if not ok:
+            self.fail("error body is not an AppError (id, message, status_code) [ERR-SHAPE-001]")
+
+    def json(self) -> Any:
+        try:
+            return self.response.json()
+        except ValueError:
+            self.fail("success body is not JSON")
+        return None
+
+    def check_success(self) -> None:
+        op, stored = self.row.operation, self.request.file
+        r = self.response
+        if op == "GetFile" and stored is not None:
+            if r.content != stored.content:
+                self.fail("body differs from the uploaded bytes [FILES-GET-001]")
+            disposition = r.headers.get("content-disposition", "")
+            if self.row.variant == "download" and not disposition.startswith("attachment"):
+                self.fail(f"download=true but Content-Disposition is {disposition!r}")
+        elif op == "GetFileInfo" and stored is not None:
+            self.check_file_info(self.json(), stored)
+        elif op == "GetFileLink" and stored is not None:
+            link = str((self.json() or {}).get("link", ""))
+            if f"/files/{stored.id}/public?h=" not in link:
+                self.fail("link is not .../files/{file_id}/public?h=... [FILES-LINK-004]")
+        elif op == "GetFilePublic" and stored is not None:
+            expected = b"" if self.request.method == "HEAD" else stored.content
+            if r.content != expected:
+                self.fail("public file body differs from the uploaded bytes [FILES-PUBLIC-001]")
+        elif op == "GetFileInfosForPost" and self.request.post_files is not None:
+            self.check_post_infos()
+        elif op == "UploadFile":
+            self.check_upload()
+        elif op == "UploadLicenseFile":
+            body = self.json()
+            if not isinstance(body, dict) or "id" not in body or "features" not in body:
+                self.fail("success body is not a License (id, features) [LICENSE-UPLOAD-005]")
+        elif op == "RemoveLicenseFile" and self.json() != {"status": "OK"}:
+            self.fail('success body is not {"status":"OK"} [LICENSE-REMOVE-002]')
+
+    def check_file_info(self, info: Any, stored: StoredFile) -> None:
+        if not isinstance(info, dict):
+            self.fail("FileInfo is not a JSON object [FILES-INFO-001]")
+            return
+        expected = {
+            "id": stored.id,
+            "name": stored.name,
+            "size": len(stored.content),
+            "channel_id": stored.channel_id,
+            "user_id": stored.uploader_id,
+        }
+        wrong = {k: info.get(k) for k, v in expected.items() if info.get(k) != v}
+        if (info.get("post_id") or None) != stored.post_id:
+            wrong["post_id"] = info.get("post_id")
+        leaked = [k for k in ("path", "thumbnail_path", "preview_path") if k in info]
+        if wrong or leaked:
+            self.fail(f"FileInfo mismatch {wrong} leaked {leaked} [FILES-INFO-001]")
+
+    def check_post_infos(self) -> None:
+        body = self.json()
+        want = self.request.post_files or []
+        if not isinstance(body, list):
+            self.fail("body is not a JSON array of FileInfo [POSTS-FILES-001]")
+            return
+        got = [str(i.get("id")) for i in body if isinstance(i, dict)]
+        if sorted(got) != sorted(want):
+            self.fail(f"file infos {got} differ from the post's files {want} [POSTS-FILES-001]")
+
+    def check_upload(self) -> None:
+        body = self.json()
+        infos = body.get("file_infos") if isinstance(body, dict) else None
+        if not isinstance(infos, list) or not infos:
+            self.fail("201 body has no file_infos [FILES-UPLOAD-001]")
+            return
+        first = infos[0]
+        if (
+            first.get("name") != self.request.sent_name
+            or first.get("size") != self.request.sent_size
+        ):
+            self.fail(
+                f"uploaded {self.request.sent_name} ({self.request.sent_size} bytes) but FileInfo "
+                f"says {first.get('name')} ({first.get('size')}) [FILES-UPLOAD-001]"
+            )
+
+
+def minter_from_key(path: Path | None) -> Callable[[int, int], bytes] | None:
+    """A licence minter for the embedded server's signing key (None: no key, rows N/A)."""
+    if path is None:
+        return None
+    pem = path.read_bytes()
+
+    def mint(users: int, expires_at_ms: int) -> bytes:
+        from mmconform.reference.licensing import mint_license
+
+        return mint_license(pem, users=users, expires_at_ms=expires_at_ms).encode()
+
+    return mint
