@@ -200,3 +200,21 @@ def test_refuse():
     assert (
         "https://github.com/mattermost/mattermost/blob/master/server/channels/api4/file.go" in urls
     )
+
+
+def test_alongside_the_real_main_plugin(pytester: pytest.Pytester) -> None:
+    """With the main plugin loaded (inactive: no --mm-url), its --mm-reports drives ours."""
+    import mmconform.plugin as main_plugin
+
+    if not hasattr(main_plugin, "pytest_addoption"):
+        pytest.skip("the main plugin defines no options yet")
+    pytester.makepyfile(test_suite="def test_ok():\n    pass\n")
+    run_dir = pytester.path / "run"
+    registry = write_registry(pytester.path)
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--mm-registry", str(registry), "--mm-reports", str(run_dir)
+    )
+    result.assert_outcomes(passed=1)
+    data = json.loads((run_dir / "results.json").read_text())
+    assert [t["outcome"] for t in data["tests"]] == ["passed"]
+    assert data["profile"] == "ci"  # the main plugin's default

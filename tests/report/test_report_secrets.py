@@ -47,9 +47,16 @@ def test_leaks_in_id(header):
 """
 
 
+@pytest.mark.parametrize("token_via", ["argv", "env"])
 def test_no_secret_in_any_written_file(
-    pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+    pytester: pytest.Pytester,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    token_via: str,
 ) -> None:
+    token_args = ["--mm-token", TOKEN] if token_via == "argv" else []
+    if token_via == "env":
+        monkeypatch.setenv("MMCONFORM_TOKEN", TOKEN)
     pytester.makeconftest(OPTIONS_CONFTEST)
     pytester.makepyfile(test_leaky=LEAKY_SUITE)
     run_dir = pytester.path / "run"
@@ -61,8 +68,7 @@ def test_no_secret_in_any_written_file(
         str(run_dir),
         "--mm-url",
         f"http://admin:{URL_PASSWORD}@127.0.0.1:8065",
-        "--mm-token",
-        TOKEN,
+        *token_args,
         "--junitxml",
         str(run_dir / "junit.xml"),
         "--alluredir",

@@ -8,6 +8,7 @@ options of the main plugin are read with defaults so this plugin also works with
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,36 @@ from mmconform.report.verdicts import RequirementMeta, metas_from_registry
 REQUIREMENTS_PROPERTY = "mm_requirements"
 # Credentials the main plugin may have been handed; their literal values are scrubbed everywhere.
 _SECRET_OPTIONS = ("mm_token", "mm_password")
+# The main plugin's environment fallbacks (secrets belong in the environment, not in argv).
+_ENV = {
+    "mm_url": "MMCONFORM_URL",
+    "mm_token": "MMCONFORM_TOKEN",
+    "mm_password": "MMCONFORM_PASSWORD",
+}
+
+
+def main_option(config: pytest.Config, dest: str) -> Any:
+    """An option of the main plugin, or its environment twin, or None when neither exists."""
+    value = config.getoption(dest, default=None)
+    if value is None and dest in _ENV:
+        value = os.environ.get(_ENV[dest]) or None
+    return value
+
+
+def detected_version(config: pytest.Config) -> str | None:
+    """The version given on the command line, else the one the main plugin's probe detected."""
+    given = config.getoption("mm_server_version", default=None)
+    if given:
+        return str(given)
+    try:
+        from mmconform import plugin as main_plugin
+
+        key = getattr(main_plugin, "_STASH_PROBE", None)
+        probe = config.stash.get(key, None) if key is not None else None
+    except (ImportError, TypeError):
+        return None
+    version = getattr(probe, "version", None)
+    return str(version) if version else None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -182,8 +213,7 @@ class ResultsCollector:
                 scrub_run_dir(Path(target), scrubber)
 
     def _scrubber(self) -> Scrubber:
-        getopt = self.config.getoption
-        return Scrubber(str(getopt(o, default=None) or "") for o in _SECRET_OPTIONS)
+        return Scrubber(str(main_option(self.config, o) or "") for o in _SECRET_OPTIONS)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or self.written is None:
@@ -196,12 +226,11 @@ class ResultsCollector:
             )
 
     def write(self, run_dir: Path) -> Path:
-        getopt = self.config.getoption
-        seed = getopt("mm_seed", default=None)
+        seed = self.config.getoption("mm_seed", default=None)
         context = RunContext(
-            target_url=getopt("mm_url", default=None),
-            target_version=getopt("mm_server_version", default=None),
-            profile=getopt("mm_profile", default=None),
+            target_url=main_option(self.config, "mm_url"),
+            target_version=detected_version(self.config),
+            profile=self.config.getoption("mm_profile", default=None),
             seed=int(seed) if seed is not None else None,
             started_at=self.started_at,
             finished_at=now_utc(),
