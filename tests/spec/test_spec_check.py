@@ -162,6 +162,15 @@ def test_missing_folder_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixtu
     )
 
 
+def test_folder_without_fragments_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(capsys, "spec", "check", "--specs", str(tmp_path))
+    assert code == 2
+    assert err.endswith(": no *.yaml fragments; pass --specs DIR pointing at specs/\n")
+    assert err.count("\n") == 1
+
+
 def test_spec_without_verb_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "spec")
     assert code == 2

@@ -7,13 +7,14 @@ bad input (UsageError, exit 2).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mmconform.datafile import load_yaml
 from mmconform.errors import UsageError
 from mmconform.spec.errata import errata_problems
-from mmconform.spec.loader import fragment_paths, iter_operations, load_fragments, read_fragment
+from mmconform.spec.loader import assemble, fragment_paths, iter_operations, read_fragment
 
 # The operations this suite is about; `spec check` fails when one goes missing.
 REQUIRED_OPERATIONS = (
@@ -38,16 +39,19 @@ def check_specs(directory: Path) -> list[str]:
             f"{directory}: specs folder not found; pass --specs DIR pointing at specs/"
         )
     problems: list[str] = []
-    fragments = fragment_paths(directory)
-    for path in fragments:
+    paths = fragment_paths(directory)
+    if not paths:
+        raise UsageError(f"{directory}: no *.yaml fragments; pass --specs DIR pointing at specs/")
+    fragments: dict[str, dict[str, Any]] = {}
+    for path in paths:
         try:
-            read_fragment(path)
+            fragments[path.name] = read_fragment(path)
         except UsageError as exc:
             problems.append(str(exc))
     if problems:  # assembling would only repeat the first parse error
         return problems
     try:
-        doc = load_fragments(directory)
+        doc = assemble(fragments, directory)
     except UsageError as exc:
         return [str(exc)]
     problems.extend(_openapi_problems(doc))
@@ -58,7 +62,7 @@ def check_specs(directory: Path) -> list[str]:
             directory / "errata.yaml", lambda raw, where: errata_problems(raw, where, ops)
         )
     )
-    names = {p.name for p in fragments}
+    names = set(fragments)
     problems.extend(
         _file_problems(
             directory / "UPSTREAM.yaml",
@@ -105,13 +109,12 @@ def _operation_problems(doc: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _file_problems(path: Path, validate: Any) -> list[str]:
+def _file_problems(path: Path, validate: Callable[[Any, str], list[str]]) -> list[str]:
     try:
         raw = load_yaml(path)
     except UsageError as exc:
         return [str(exc)]
-    result: list[str] = validate(raw, str(path))
-    return result
+    return validate(raw, str(path))
 
 
 def upstream_problems(raw: Any, where: str, fragments: set[str], doc: dict[str, Any]) -> list[str]:

@@ -56,11 +56,15 @@ def read_fragment(path: Path) -> dict[str, Any]:
 def load_fragments(dir: Path | None = None) -> dict[str, Any]:
     """Assemble every fragment of `dir` (default: the shipped specs/) into one OpenAPI document."""
     paths = fragment_paths(dir)
-    if not paths:
-        raise UsageError(f"{dir or specs_dir()}: no *.yaml fragments; is this the specs folder?")
-    raw = {p.name: read_fragment(p) for p in paths}
+    return assemble({p.name: read_fragment(p) for p in paths}, paths[0].parent if paths else dir)
+
+
+def assemble(raw: dict[str, dict[str, Any]], root: Path | None) -> dict[str, Any]:
+    """One document from parsed fragments keyed by file name (see `read_fragment`)."""
+    if not raw:
+        raise UsageError(f"{root or specs_dir()}: no *.yaml fragments; is this the specs folder?")
     fragments = {name: _localise_refs(frag, name, raw) for name, frag in raw.items()}
-    return _merge(fragments, paths[0].parent)
+    return _merge(fragments, root or specs_dir())
 
 
 def operation_ids(doc: dict[str, Any] | None = None) -> list[str]:
