@@ -118,3 +118,9 @@ def test_version_prints_the_specs_digest(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = run_cli(capsys, "--version")
     assert code == 0
     assert f"specs sha256 {tree_digest(specs_dir())}" in out
+
+
+def test_state_machine_follows_upload_links() -> None:
+    rules = dir(load_schema("http://127.0.0.1:8065").as_state_machine())
+    for link in ("GetFileInfoOfUpload", "GetFileOfUpload", "GetFileLinkOfUpload"):
+        assert any(rule.startswith(f"POST_api_v4_files___201_{link}__") for rule in rules), link
