@@ -178,13 +178,27 @@ import pytest
 @pytest.mark.requirement("FILES-GET-002", "LICENSE-UPLOAD-001")
 def test_refuse():
     pass
+
+@pytest.mark.requirement("POSTS-INFO-001")
+@pytest.mark.skip(reason="not applicable: no posts")
+def test_skipped_by_mark():
+    pass
 """
     )
     allure_dir = tmp_path / "allure"
     registry = write_registry(pytester.path)
     pytester.runpytest(*ISOLATE, "--mm-registry", str(registry), "--alluredir", str(allure_dir))
-    (result_file,) = allure_dir.glob("*-result.json")
-    result = json.loads(result_file.read_text())
+    results = [json.loads(p.read_text()) for p in allure_dir.glob("*-result.json")]
+    by_name = {r["name"]: r for r in results}
+    skipped_labels = {
+        (label["name"], label["value"]) for label in by_name["test_skipped_by_mark"]["labels"]
+    }
+    assert {
+        ("epic", "posts"),
+        ("story", "POSTS-INFO-001"),
+        ("severity", "normal"),
+    } <= skipped_labels
+    result = by_name["test_refuse"]
     labels = {(label["name"], label["value"]) for label in result["labels"]}
     assert {
         ("epic", "files"),

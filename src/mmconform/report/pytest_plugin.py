@@ -9,6 +9,7 @@ options of the main plugin are read with defaults so this plugin also works with
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -145,13 +146,15 @@ class ResultsCollector:
             if ids:
                 item.user_properties.append((REQUIREMENTS_PROPERTY, ",".join(dict.fromkeys(ids))))
 
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        if self.registry is None or not self.config.pluginmanager.hasplugin("allure_listener"):
-            return
-        from mmconform.report.allure_dynamic import apply_labels
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
+        """Label before any setup runs, so skipped and N/A tests are labelled too."""
+        if self.registry is not None and self.config.pluginmanager.hasplugin("allure_listener"):
+            from mmconform.report.allure_dynamic import apply_labels
 
-        ids = [v for k, v in item.user_properties if k == REQUIREMENTS_PROPERTY]
-        apply_labels(self.registry, str(ids[0]).split(",") if ids else [])
+            ids = [v for k, v in item.user_properties if k == REQUIREMENTS_PROPERTY]
+            apply_labels(self.registry, str(ids[0]).split(",") if ids else [])
+        return (yield)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed and not self.is_worker:
