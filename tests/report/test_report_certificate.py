@@ -118,6 +118,18 @@ def test_digest_is_canonical_and_stable(tmp_path: Path, registry: Path) -> None:
     assert compute_digest(cert) != cert["digest"]
 
 
+def test_certificate_is_reproducible(
+    tmp_path: Path, registry: Path, keys: tuple[Path, Path]
+) -> None:
+    run = tmp_path / "run"
+    make_run(run, registry, ALL_PASS, version="9.4.0")
+    first = finalize_run(run, target_url="http://127.0.0.1:8065", sign_key=keys[0])
+    before = (run / "certificate.json").read_bytes()
+    second = finalize_run(run, target_url="http://127.0.0.1:8065", sign_key=keys[0])
+    assert first.digest == second.digest
+    assert (run / "certificate.json").read_bytes() == before
+
+
 def test_verify_accepts_untouched_signed_certificate(
     tmp_path: Path, registry: Path, keys: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

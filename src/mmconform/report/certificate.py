@@ -3,7 +3,9 @@
 The digest is sha256 over the canonical JSON (sorted keys, no whitespace) of every field except
 `digest` and `signature`, so any hand edit is detectable, and a signature over the digest binds
 the whole certificate to a key. The certificate also binds the sha256 of the results.json it was
-derived from, so the evidence cannot be swapped either.
+derived from, so the evidence cannot be swapped either. It holds no issue time: the same
+results.json and suite give the same certificate byte for byte (Ed25519 signatures are
+deterministic too), so anyone holding the evidence can reproduce it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import hashlib
 from typing import Any
 
 from mmconform.report.model import NOT_APPLICABLE, SCHEMA, canonical_json
-from mmconform.report.provenance import clean_url, now_utc
+from mmconform.report.provenance import clean_url
 from mmconform.report.verdicts import (
     count_verdicts,
     derive_requirements,
@@ -77,7 +79,6 @@ def build_certificate(
         "seed": results.get("seed"),
         "started_at": results.get("started_at"),
         "finished_at": results.get("finished_at"),
-        "issued_at": now_utc(),
         "requirements": {
             req_id: {"verdict": e["verdict"], "level": e["level"], "title": e["title"]}
             for req_id, e in requirements.items()

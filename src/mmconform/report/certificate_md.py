@@ -33,7 +33,6 @@ def render(cert: dict[str, Any]) -> str:
         f"git {_cell(suite.get('git_revision'))} |",
         f"| Profile / seed | {_cell(cert.get('profile'))} / {_cell(cert.get('seed'))} |",
         f"| Run | {_cell(cert.get('started_at'))} → {_cell(cert.get('finished_at'))} |",
-        f"| Issued | {_cell(cert.get('issued_at'))} |",
     ]
     for name in ("specs", "permissions", "registry", "results"):
         lines.append(f"| sha256 {name} | `{_cell(digests.get(name))}` |")
