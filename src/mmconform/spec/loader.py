@@ -33,7 +33,10 @@ def fragment_paths(directory: Path | None = None) -> list[Path]:
     root = specs_dir() if directory is None else directory
     if not root.is_dir():
         raise UsageError(f"{root}: specs folder not found; pass --specs DIR pointing at specs/")
-    return sorted(p for p in root.glob("*.yaml") if p.name not in NON_FRAGMENTS)
+    paths = sorted(p for p in root.glob("*.yaml") if p.name not in NON_FRAGMENTS)
+    if not paths:
+        raise UsageError(f"{root}: no *.yaml fragments; pass --specs DIR pointing at specs/")
+    return paths
 
 
 def read_fragment(path: Path) -> dict[str, Any]:
@@ -55,16 +58,15 @@ def read_fragment(path: Path) -> dict[str, Any]:
 
 def load_fragments(dir: Path | None = None) -> dict[str, Any]:
     """Assemble every fragment of `dir` (default: the shipped specs/) into one OpenAPI document."""
-    paths = fragment_paths(dir)
-    return assemble({p.name: read_fragment(p) for p in paths}, paths[0].parent if paths else dir)
+    root = specs_dir() if dir is None else dir
+    return assemble({p.name: read_fragment(p) for p in fragment_paths(root)}, root)
 
 
-def assemble(raw: dict[str, dict[str, Any]], root: Path | None) -> dict[str, Any]:
-    """One document from parsed fragments keyed by file name (see `read_fragment`)."""
-    if not raw:
-        raise UsageError(f"{root or specs_dir()}: no *.yaml fragments; is this the specs folder?")
+def assemble(raw: dict[str, dict[str, Any]], root: Path) -> dict[str, Any]:
+    """One document from parsed fragments keyed by file name (see `read_fragment`); `root` is
+    the folder they came from, named in errors."""
     fragments = {name: _localise_refs(frag, name, raw) for name, frag in raw.items()}
-    return _merge(fragments, root or specs_dir())
+    return _merge(fragments, root)
 
 
 def operation_ids(doc: dict[str, Any] | None = None) -> list[str]:
