@@ -65,7 +65,7 @@ def check_specs(directory: Path) -> list[str]:
     problems.extend(
         _file_problems(
             directory / "UPSTREAM.yaml",
-            lambda raw, where: upstream_problems(raw, where, names, doc),
+            lambda raw, where: upstream_problems(raw, where, names, ops),
         )
     )
     return problems
@@ -116,7 +116,7 @@ def _file_problems(path: Path, validate: Callable[[Any, str], list[str]]) -> lis
     return validate(raw, str(path))
 
 
-def upstream_problems(raw: Any, where: str, fragments: set[str], doc: dict[str, Any]) -> list[str]:
+def upstream_problems(raw: Any, where: str, fragments: set[str], ops: set[str]) -> list[str]:
     """Problems with UPSTREAM.yaml: every fragment tracked, each track naming a file and commit."""
     if not isinstance(raw, dict) or not isinstance(raw.get("fragments"), dict):
         return [f"{where}: expected a mapping with a 'fragments' mapping"]
@@ -133,7 +133,6 @@ def upstream_problems(raw: Any, where: str, fragments: set[str], doc: dict[str, 
     problems += [
         f"{where}: {n} is not a fragment in specs/" for n in sorted(listed.keys() - fragments)
     ]
-    ops = set(operation_ids(doc))
     for name, entry in listed.items():
         tracks = entry.get("tracks") if isinstance(entry, dict) else None
         if not isinstance(tracks, list) or not tracks:
