@@ -136,6 +136,26 @@ def test_untracked_fragment(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert f"{specs / 'UPSTREAM.yaml'}: fragment license.yaml is not tracked; add it" in lines
 
 
+def test_upstream_track_needs_commit_and_known_operations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = copy_specs(tmp_path)
+
+    def break_track(data: dict[str, Any]) -> None:
+        track = data["fragments"]["files.yaml"]["tracks"][0]
+        track["commit"] = "17a5a6df"
+        track["operations"].append("DeleteFile")
+
+    edit_yaml(specs / "UPSTREAM.yaml", break_track)
+    code, lines = check(capsys, specs)
+    where = f"{specs / 'UPSTREAM.yaml'}: files.yaml track #1"
+    assert code == 1
+    assert lines[:2] == [
+        f"{where}: 'commit' must be a full 40-hex commit id",
+        f"{where}: operation 'DeleteFile' is not in our specs",
+    ]
+
+
 def test_public_route_must_not_require_auth(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
