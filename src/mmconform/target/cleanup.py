@@ -43,11 +43,15 @@ class CleanupReport:
         return out
 
 
+# A 404 with this id means the route does not exist, not that the object does not.
+NO_ROUTE = "api.context.404.app_error"
+
+
 def _get_id(target: Target, admin: Actor, path: str) -> str | None:
     try:
         body = target.api("GET", path, admin)
     except ApiError as exc:
-        if exc.status in (403, 404):
+        if exc.status in (403, 404) and exc.error_id != NO_ROUTE:
             return None
         raise
     return str(body["id"]) if isinstance(body, dict) and "id" in body else None
@@ -83,7 +87,9 @@ class _Cleaner:
     def find_post(self, channel_id: str, message: str) -> str | None:
         try:
             body = self.t.api("GET", f"/channels/{channel_id}/posts?per_page=200", self.admin)
-        except ApiError:
+        except ApiError as exc:
+            if exc.error_id == NO_ROUTE:
+                raise
             return None
         for post in (body or {}).get("posts", {}).values():
             if post.get("message") == message:
@@ -131,7 +137,7 @@ class _Cleaner:
                 self.report.orphaned_files += 1
             else:
                 self.report.removed.append(f"{label} ({how})")
-            self.ledger.removed(obj.key, how)
+            self.ledger.removed(obj.key, how, object_id)
             if obj.kind == "post":
                 self.files_went_with(obj)
 

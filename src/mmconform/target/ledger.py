@@ -119,8 +119,11 @@ class Ledger:
     def created(self, key: str, object_id: str) -> None:
         self._append({"t": "created", "key": key, "id": object_id})
 
-    def removed(self, key: str, how: str) -> None:
-        self._append({"t": "removed", "key": key, "how": how})
+    def removed(self, key: str, how: str, object_id: str | None = None) -> None:
+        record: dict[str, Any] = {"t": "removed", "key": key, "how": how}
+        if object_id is not None:  # found by name after a crash: keep the id for the record
+            record["id"] = object_id
+        self._append(record)
 
     def config_change(self, setting: str, old: Any) -> str:
         """Record the value to restore before `setting` is changed."""
@@ -183,6 +186,8 @@ def read_ledger(path: Path) -> LedgerState:
                 obj.id = str(rec["id"])
             else:
                 obj.removed = str(rec.get("how", "removed"))
+                if rec.get("id") and obj.id is None:
+                    obj.id = str(rec["id"])
         elif kind == "config":
             change = ConfigChange(key=key, setting=str(rec["setting"]), old=rec.get("old"))
             config_by_key[key] = change

@@ -1,0 +1,166 @@
+"""Helpers for the suite's tests: licensing a reference server, a status-flipping proxy."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mmconform.reference.licensing import mint_license
+from mmconform.reference.server import RunningServer
+from mmconform.target.client import Actor, Target
+from mmconform.target.probe import probe
+
+DAY_MS = 86_400_000
+
+
+@dataclass
+class Licensed:
+    server: RunningServer
+    admin: Actor
+    licence_path: Path
+
+
+def license_server(server: RunningServer, folder: Path, *, now_ms: int) -> Licensed:
+    """What `mmconform run` does to the embedded server: licence uploaded, guests enabled."""
+    assert server.signing_key_path is not None
+    licence = mint_license(
+        server.signing_key_path.read_bytes(), users=100_000, expires_at_ms=now_ms + 30 * DAY_MS
+    ).encode()
+    path = folder / "embedded.mattermost-license"
+    path.write_bytes(licence)
+    admin = probe(server.url, login=server.admin_login, password=server.admin_password).admin
+    target = Target(server.url)
+    try:
+        target.api("POST", "/license", admin, files={"license": ("l", licence)})
+        target.api("PUT", "/config/patch", admin, json={"GuestAccountsSettings": {"Enable": True}})
+    finally:
+        target.close()
+    return Licensed(server, admin, path)
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Run an ASGI app on a free loopback port in a thread; yields its URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def flipping_proxy(upstream: str, method: str, path_suffix: str, old: int, new: int) -> Starlette:
+    """Forward everything to `upstream`, but answer `new` where upstream said `old`.
+
+    Only requests whose method matches and whose path ends with `path_suffix` are touched:
+    a deliberately misbehaving server for showing that a matrix row fails.
+    """
+    client = httpx.AsyncClient(base_url=upstream, timeout=30)
+
+    async def forward(request: Request) -> Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        upstream_response = await client.request(
+            request.method,
+            request.url.path,
+            params=request.query_params,
+            content=await request.body(),
+            headers=headers,
+        )
+        status = upstream_response.status_code
+        if request.method == method and request.url.path.endswith(path_suffix) and status == old:
+            status = new
+        drop = {"content-length", "transfer-encoding", "content-encoding", "connection"}
+        out = {k: v for k, v in upstream_response.headers.items() if k.lower() not in drop}
+        return Response(upstream_response.content, status_code=status, headers=out)
+
+    methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]
+    return Starlette(routes=[Route("/{path:path}", forward, methods=methods)])
+
+
+def lookup_proxy(upstream: str) -> Starlette:
+    """Forward to `upstream` and answer Mattermost's by-name lookups from what passed through.
+
+    The reference server does not implement GET /users/username/{name}, /teams/name/{name},
+    /teams/{id}/channels/name/{name} or /channels/{id}/posts (real Mattermost does); cleanup
+    needs them to resume after a crash, so this stand-in remembers created objects by name.
+    """
+    client = httpx.AsyncClient(base_url=upstream, timeout=30)
+    by_name: dict[str, dict[str, Any]] = {}
+    posts: dict[str, dict[str, Any]] = {}
+
+    async def forward(request: Request) -> Response:
+        path = request.url.path
+        found = _lookup(path, by_name, posts)
+        if found is not None:
+            return found
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        answer = await client.request(
+            request.method,
+            path,
+            params=request.query_params,
+            content=await request.body(),
+            headers=headers,
+        )
+        if request.method == "POST" and answer.status_code == 201:
+            body = answer.json()
+            if path == "/api/v4/posts":
+                posts[str(body["id"])] = body
+            elif path in ("/api/v4/users", "/api/v4/teams", "/api/v4/channels"):
+                kind = path.rsplit("/", 1)[-1]
+                key = body.get("username") or body.get("name")
+                by_name[f"{kind}:{body.get('team_id', '')}:{key}"] = body
+        drop = {"content-length", "transfer-encoding", "content-encoding", "connection"}
+        out = {k: v for k, v in answer.headers.items() if k.lower() not in drop}
+        return Response(answer.content, status_code=answer.status_code, headers=out)
+
+    methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]
+    return Starlette(routes=[Route("/{path:path}", forward, methods=methods)])
+
+
+def _lookup(
+    path: str, by_name: dict[str, dict[str, Any]], posts: dict[str, dict[str, Any]]
+) -> Response | None:
+    from starlette.responses import JSONResponse
+
+    parts = path.strip("/").split("/")[2:]  # drop api/v4
+    key = None
+    if parts[:2] == ["users", "username"] and len(parts) == 3:
+        key = f"users::{parts[2]}"
+    elif parts[:2] == ["teams", "name"] and len(parts) == 3:
+        key = f"teams::{parts[2]}"
+    elif len(parts) == 5 and parts[0] == "teams" and parts[2:4] == ["channels", "name"]:
+        key = f"channels:{parts[1]}:{parts[4]}"
+    elif len(parts) == 3 and parts[0] == "channels" and parts[2] == "posts":
+        mine = {i: p for i, p in posts.items() if p.get("channel_id") == parts[1]}
+        return JSONResponse({"order": list(mine), "posts": mine})
+    if key is None:
+        return None
+    if key in by_name:
+        return JSONResponse(by_name[key])
+    return JSONResponse(
+        {"id": "app.user.missing_account.const", "message": "not found", "status_code": 404},
+        status_code=404,
+    )
