@@ -1,4 +1,8 @@
-"""The requirements registry: `conformance/requirements.yaml`.
+"""The requirements registry: `conformance/requirements.yaml` and `requirements-*.yaml` beside it.
+
+Each room that adds checks keeps its requirements in its own file (`requirements-contract.yaml`
+for the fuzzing checks, ...), so the registry is one namespace assembled from several files; an
+ID defined twice, in one file or across files, is rejected.
 
 Every test, matrix row and fuzz check names the requirement IDs it verifies; the registry is
 what those IDs mean. IDs are stable and never reused (a retired requirement stays, marked
@@ -78,13 +82,25 @@ def default_path() -> Path:
     return conformance_dir() / "requirements.yaml"
 
 
+def registry_files(path: Path) -> list[Path]:
+    """The main file and its `requirements-*.yaml` siblings, in a stable order."""
+    return [path, *sorted(path.parent.glob(f"{path.stem}-*.yaml"))]
+
+
 def load_registry(path: Path | None = None) -> Registry:
+    """Load the registry from `path` (default: the shipped one) and its sibling files."""
     path = path or default_path()
+    found: dict[str, Requirement] = {}
+    for file in registry_files(path):
+        _load_file(file, found)
+    return Registry(path=path, requirements=found)
+
+
+def _load_file(path: Path, found: dict[str, Requirement]) -> None:
     data = require_mapping(load_yaml(path), str(path))
     rows = data.get("requirements")
     if not isinstance(rows, list) or not rows:
         raise UsageError(f"{path}: expected a non-empty list under 'requirements'")
-    found: dict[str, Requirement] = {}
     for index, raw in enumerate(rows, start=1):
         where = f"{path}: requirement #{index}"
         row = require_mapping(raw, where)
@@ -95,7 +111,7 @@ def load_registry(path: Path | None = None) -> Registry:
         if not ID_PATTERN.match(req_id):
             raise UsageError(f"{where}: id must look like FILES-GET-001")
         if req_id in found:
-            raise UsageError(f"{where}: duplicate id; IDs are unique and never reused")
+            raise UsageError(f"{where}: duplicate id; IDs are unique across all registry files")
         level = str(row["level"])
         if level not in LEVELS:
             raise UsageError(f"{where}: level must be one of {', '.join(LEVELS)}, got {level!r}")
@@ -122,4 +138,3 @@ def load_registry(path: Path | None = None) -> Registry:
             versions=VersionRange.parse(str(versions), where) if versions is not None else None,
             retired=bool(row.get("retired", False)),
         )
-    return Registry(path=path, requirements=found)
