@@ -87,3 +87,15 @@ def test_bad_input_exits_2(
     assert main(["diff", str(old), str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("mmconform: error: ") and err.count("\n") == 1
+
+
+def test_markdown_caps_rows_for_pr_comments() -> None:
+    from mmconform.report.diff import MARKDOWN_ROWS, RunDiff, compare, render_markdown
+
+    old = {f"t.py::test_{i:03d}": "passed" for i in range(MARKDOWN_ROWS + 50)}
+    new = dict.fromkeys(old, "failed")
+    diff = RunDiff("old", "new", compare({}, {}, {}), compare(old, new, {}))
+    text = render_markdown(diff)
+    assert text.count("| Regressions |") == MARKDOWN_ROWS
+    assert "… and 50 more" in text
+    assert text.startswith(f"### ❌ mmconform: {MARKDOWN_ROWS + 50} regression(s)")

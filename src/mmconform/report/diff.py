@@ -24,6 +24,8 @@ CATEGORIES = (
     ("removed", "Removed"),
 )
 FAILING = BAD_OUTCOMES
+DETAIL_CHARS = 200
+MARKDOWN_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def diff_runs(
     def outcomes(r: Mapping[str, Any]) -> dict[str, str]:
         return {t["nodeid"]: t["outcome"] for t in r["tests"]}
 
-    req_details = {k: "; ".join(v.get("reasons") or []) for k, v in new["requirements"].items()}
+    req_details = {k: _summarise(v.get("reasons") or []) for k, v in new["requirements"].items()}
     test_details = {t["nodeid"]: t.get("message") or t.get("reason") or "" for t in new["tests"]}
     return RunDiff(
         old_label=_label(old, old_name),
@@ -117,8 +119,18 @@ def diff_runs(
     )
 
 
+def _summarise(reasons: list[str]) -> str:
+    """One reason is enough to start looking; the count says how many more there are."""
+    if not reasons:
+        return ""
+    first = reasons[0] if len(reasons[0]) <= 150 else reasons[0][:149] + "…"
+    return first + (f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else "")
+
+
 def _first_line(text: str | None) -> str:
-    return text.strip().splitlines()[0] if text and text.strip() else ""
+    """The first line, cut at DETAIL_CHARS: a diff is read in a terminal or a PR comment."""
+    line = text.strip().splitlines()[0] if text and text.strip() else ""
+    return line if len(line) <= DETAIL_CHARS else line[: DETAIL_CHARS - 1] + "…"
 
 
 def render_text(diff: RunDiff) -> str:
@@ -140,6 +152,20 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _md_table(section: Section) -> list[str]:
+    """Rows in category order, capped: a PR comment has a size limit and a reader has less."""
+    rows = [
+        f"| {heading} | `{c.key}` | {c.arrow()} | {_md_cell(_first_line(c.detail))} |"
+        for name, heading in CATEGORIES
+        for c in section.by_category[name]
+    ]
+    shown = rows[:MARKDOWN_ROWS]
+    lines = ["| Change | Item | Old → New | Detail |", "|---|---|---|---|", *shown]
+    if len(rows) > len(shown):
+        lines += ["", f"… and {len(rows) - len(shown)} more (see `mmconform diff --format json`)"]
+    return lines
+
+
 def render_markdown(diff: RunDiff) -> str:
     icon = "❌" if diff.regressions else "✅"
     lines = [
@@ -152,17 +178,15 @@ def render_markdown(diff: RunDiff) -> str:
         if not section.total():
             lines += ["", f"**{title}**: no change"]
             continue
-        lines += [
-            "",
-            f"**{title}**",
-            "",
-            "| Change | Item | Old → New | Detail |",
-            "|---|---|---|---|",
-        ]
-        for name, heading in CATEGORIES:
-            for c in section.by_category[name]:
-                detail = _md_cell(_first_line(c.detail))
-                lines.append(f"| {heading} | `{c.key}` | {c.arrow()} | {detail} |")
+        counts = ", ".join(
+            f"{len(section.by_category[name])} {heading.lower()}"
+            for name, heading in CATEGORIES
+            if section.by_category[name]
+        )
+        # Requirements are the headline; the per-test table folds away in a PR comment.
+        opened = " open" if title == "Requirements" else ""
+        lines += ["", f"<details{opened}><summary><b>{title}</b>: {counts}</summary>", ""]
+        lines += [*_md_table(section), "", "</details>"]
     return "\n".join(lines) + "\n"
 
 
