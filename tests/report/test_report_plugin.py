@@ -144,6 +144,15 @@ def test_nothing_written_without_run_dir(pytester: pytest.Pytester) -> None:
     assert not list(pytester.path.rglob("results.json"))
 
 
+def test_nothing_written_when_only_collecting(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(OPTIONS_CONFTEST)
+    pytester.makepyfile(test_suite=SUITE)
+    registry = write_registry(pytester.path)
+    args = ["--mm-registry", str(registry), "--mm-reports", str(pytester.path / "run")]
+    pytester.runpytest(*ISOLATE, *args, "--collect-only")
+    assert not list(pytester.path.rglob("results.json"))
+
+
 def test_works_without_the_main_plugin_options(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_suite="def test_ok():\n    pass\n")
     result = pytester.runpytest(*ISOLATE, "--mm-registry", str(write_registry(pytester.path)))

@@ -199,7 +199,8 @@ class ResultsCollector:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         run_dir = self.config.getoption("mm_reports", default=None)
-        if self.is_worker or not run_dir:
+        # --collect-only ran nothing: an all-untested results.json would only mislead.
+        if self.is_worker or not run_dir or self.config.option.collectonly:
             return
         self.write(Path(run_dir))
 
