@@ -261,7 +261,9 @@ def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Pa
 
 
 def _child_env(plan: Plan) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MMCONFORM_")}
+    # Our own variables are replaced by the plan; an enclosing pytest's are not for the child.
+    dropped = ("MMCONFORM_", "PYTEST_XDIST_", "PYTEST_CURRENT_TEST")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     env.update(plan.env)
     return env
 
