@@ -388,12 +388,20 @@ def run_checked(session: Session, action: Any) -> None:
     from mmconform.target.gate import NotApplicable
     from mmconform.target.rows import ConformanceFailure
 
+    # Outcomes are raised outside the except blocks so pytest shows one message, not a chain.
+    skip = failure = died = None
     try:
         action()
     except NotApplicable as exc:
-        pytest.skip(f"not applicable: {exc}")
+        skip = f"not applicable: {exc}"
     except ConformanceFailure as exc:
-        pytest.fail(str(exc), pytrace=False)
+        failure = str(exc)
     except TargetFailed as exc:
-        _record_target_failure(session.run_dir, str(exc))
-        pytest.exit(f"mmconform: target failed: {exc}", returncode=3)
+        died = str(exc)
+    if skip is not None:
+        pytest.skip(skip)
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
+    if died is not None:
+        _record_target_failure(session.run_dir, died)
+        pytest.exit(f"mmconform: target failed: {died}", returncode=3)
