@@ -345,3 +345,27 @@ def provision(target: Target, admin: Actor, ledger: Ledger, prefix: str, seed: i
 def random_id() -> str:
     """A well-formed Mattermost id (26 lowercase alphanumerics) that names nothing."""
     return "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(26))
+
+
+def upload_extra(world: World, name: str, content: bytes, kind: str = "public") -> StoredFile:
+    """Upload one more file as the uploader (behaviour tests), recorded in the ledger first."""
+    uploader = world.actors["uploader"]
+    channel_id = world.channels[kind]
+    key = world.ledger.intent("file", name, parent=world.keys.get(kind))
+    body = world.target.api(
+        "POST",
+        "/files",
+        uploader,
+        files=[("channel_id", (None, channel_id)), ("files", (name, content))],
+    )
+    info = body["file_infos"][0]
+    world.ledger.created(key, str(info["id"]))
+    return StoredFile(
+        id=str(info["id"]),
+        name=name,
+        content=content,
+        mime_type=str(info.get("mime_type", "")),
+        channel_kind=kind,
+        channel_id=channel_id,
+        uploader_id=str(uploader.user_id),
+    )

@@ -1,0 +1,14 @@
+"""TestGetFileHeaders: Content-Type and Content-Disposition per kind of file (FILES-GET-002)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmconform.plugin import Session, run_checked
+from mmconform.target.headers import CASES, HeaderCase, check_headers
+
+
+@pytest.mark.requirement("FILES-GET-002")
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
+def test_file_headers(case: HeaderCase, mm_session: Session) -> None:
+    run_checked(mm_session, lambda: check_headers(mm_session.world, case))
