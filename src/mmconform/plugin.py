@@ -352,6 +352,9 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
             only_owner=prefix,
             licence_bytes=perms.license_bytes,
         )
+    except TargetFailed as exc:
+        _record_target_failure(run_dir, f"cleanup: {exc}")
+        raise
     finally:
         target.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,35 +52,60 @@ def license_server(server: RunningServer, folder: Path, *, now_ms: int) -> Licen
 
 
 @contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """Run an ASGI app on a free loopback port in a thread; yields its URL."""
+def serve_app(app: Any, stop: threading.Event | None = None) -> Iterator[str]:
+    """Run an ASGI app on a free loopback port in a thread; yields its URL.
+
+    Setting `stop` shuts the server down early: later connections are refused, as when a
+    target dies in the middle of a run.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
+    if stop is not None:
+
+        def watch() -> None:
+            stop.wait()
+            server.should_exit = True
+
+        threading.Thread(target=watch, daemon=True).start()
     while not server.started:
         time.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
+        if stop is not None:
+            stop.set()
         thread.join(timeout=10)
         sock.close()
 
 
-def flipping_proxy(upstream: str, method: str, path_suffix: str, old: int, new: int) -> Starlette:
-    """Forward everything to `upstream`, but answer `new` where upstream said `old`.
+Rewrite = Callable[[Request, int, dict[str, str]], tuple[int, dict[str, str]]]
 
-    Only requests whose method matches and whose path ends with `path_suffix` are touched:
-    a deliberately misbehaving server for showing that a matrix row fails.
+
+def rewriting_proxy(
+    upstream: str,
+    rewrite: Rewrite,
+    stop_after: int | None = None,
+    stop: threading.Event | None = None,
+) -> Starlette:
+    """Forward everything to `upstream`, letting `rewrite` change status and headers.
+
+    A deliberately misbehaving server for showing that checks fail. With `stop_after` and
+    `stop` (shared with `serve_app`), the server shuts down after that many requests.
     """
     client = httpx.AsyncClient(base_url=upstream, timeout=30)
+    seen = [0]
 
     async def forward(request: Request) -> Response:
+        seen[0] += 1
+        if stop is not None and stop_after is not None and seen[0] >= stop_after:
+            stop.set()
         headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
         upstream_response = await client.request(
             request.method,
@@ -89,15 +114,25 @@ def flipping_proxy(upstream: str, method: str, path_suffix: str, old: int, new: 
             content=await request.body(),
             headers=headers,
         )
-        status = upstream_response.status_code
-        if request.method == method and request.url.path.endswith(path_suffix) and status == old:
-            status = new
         drop = {"content-length", "transfer-encoding", "content-encoding", "connection"}
         out = {k: v for k, v in upstream_response.headers.items() if k.lower() not in drop}
+        status, out = rewrite(request, upstream_response.status_code, out)
         return Response(upstream_response.content, status_code=status, headers=out)
 
     methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]
     return Starlette(routes=[Route("/{path:path}", forward, methods=methods)])
+
+
+def flipping_proxy(upstream: str, method: str, path_suffix: str, old: int, new: int) -> Starlette:
+    """Answer `new` where upstream said `old`, for `method` requests on paths ending so."""
+
+    def rewrite(
+        request: Request, status: int, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str]]:
+        hit = request.method == method and request.url.path.endswith(path_suffix)
+        return (new if hit and status == old else status), headers
+
+    return rewriting_proxy(upstream, rewrite)
 
 
 def lookup_proxy(upstream: str) -> Starlette:

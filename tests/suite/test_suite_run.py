@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
-from suite_support import Licensed, flipping_proxy, serve_app
+from suite_support import Licensed, flipping_proxy, rewriting_proxy, serve_app
 
 from mmconform.cli import main
 from mmconform.resources import conformance_dir
@@ -165,3 +166,58 @@ def test_a_flipped_status_fails_its_row_with_a_repro_line(
     assert "actual:   200" in out
     assert "curl -i -X GET -H 'Authorization: Bearer $MM_TOKEN_GUEST_NOT_IN_CHANNEL'" in out
     assert licensed.server.admin_password not in out
+
+
+def test_a_rewritten_header_fails_the_header_check(licensed: Licensed, tmp_path: Path) -> None:
+    def inline_html(
+        request: Any, status: int, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str]]:
+        is_file = request.method == "GET" and "/files/" in request.url.path
+        if is_file and headers.get("content-type", "").startswith("text/plain"):
+            headers = {**headers, "content-type": "text/html", "content-disposition": "inline"}
+        return status, headers
+
+    with serve_app(rewriting_proxy(licensed.server.url, inline_html)) as url:
+        result = run_plugin(
+            url, creds(licensed), "--mm-reports", str(tmp_path / "run"), "-k", "headers and html"
+        )
+    out = result.stdout
+    assert result.returncode == 1, out[-3000:]
+    assert "headers[html] [FILES-GET-002]: Content-Type 'text/html', expected text/plain" in out
+    assert "$MM_TOKEN_UPLOADER" in out
+
+
+def test_a_target_dying_mid_run_exits_3(
+    licensed: Licensed,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def same(request: Any, status: int, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+        return status, headers
+
+    monkeypatch.setenv("MMCONFORM_PASSWORD", licensed.server.admin_password)
+    # Enough requests for the probes and the world, then the "server" is gone.
+    stop = threading.Event()
+    proxy = rewriting_proxy(licensed.server.url, same, stop_after=150, stop=stop)
+    with serve_app(proxy, stop) as url:
+        code = main(
+            [
+                "run",
+                "--url",
+                url,
+                "--login",
+                licensed.server.admin_login,
+                "--reports",
+                str(tmp_path),
+                "--seed",
+                "3",
+                "--",
+                "-k",
+                "GetFile and not Link",
+            ]
+        )
+    err = capsys.readouterr().err
+    assert code == 3, err[-2000:]
+    assert "mmconform: target failed:" in err
+    assert licensed.server.admin_password not in err
