@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from ref_support import PNG_1x1, Api, World, error_id
+from ref_support import Api, PNG_1x1, World, error_id
 
 from mmconform.reference.ids import new_id
 

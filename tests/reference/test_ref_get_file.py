@@ -46,7 +46,7 @@ def test_team_member_may_read_public_channel_file_unless_compliance(world: World
 def test_system_admin_reads_files_in_every_channel_kind(world: World, kind: str) -> None:
     user, uid = world.new_user(team=True)
     if kind == "D":
-        other, oid = world.new_user(team=True)
+        _, oid = world.new_user(team=True)
         channel = user.ok(user.post("/api/v4/channels/direct", json=[uid, oid]), 201)["id"]
     else:
         body = {

@@ -1,10 +1,94 @@
-"""`mmconform serve`: run the embedded reference server (issue 3).
+"""`mmconform serve`: run the embedded reference server until SIGINT/SIGTERM.
 
-Placeholder until that work lands: registers nothing.
+With no `--data-dir` a fresh temp dir is used and removed on exit. The admin account is created at
+start; its credentials go to `<data-dir>/admin-credentials.json` (mode 0600) and only that path is
+printed, never the password.
 """
 
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from pathlib import Path
 from typing import Any
+
+from mmconform.errors import UsageError
 
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    p = sub.add_parser("serve", help="run the embedded Mattermost reference server")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8065, help="port (default 8065; 0 = any free)")
+    p.add_argument("--data-dir", type=Path, help="data directory (default: a temp dir)")
+    p.add_argument("--admin-login", default="admin", help="admin username (default admin)")
+    p.add_argument("--admin-password", help="admin password (default: random, kept in data dir)")
+    p.add_argument("--site-url", help="site URL for public links (default: from the request)")
+    p.add_argument("--config", type=Path, help="JSON config overrides (Mattermost layout)")
+    p.add_argument("--license-public-key", type=Path, help="PEM public key for licences")
+    p.add_argument("--server-version", default=None, help="version to report (default 11.5.0)")
+    p.set_defaults(func=handle)
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    if args.data_dir is not None:
+        try:
+            args.data_dir.mkdir(parents=True, exist_ok=True)
+            probe = args.data_dir / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+        except OSError as exc:
+            raise UsageError(
+                f"data dir {args.data_dir} is not a writable directory ({exc.strerror}); "
+                "pass --data-dir with a directory you can write"
+            ) from exc
+    for flag, path in (
+        ("--config", args.config),
+        ("--license-public-key", args.license_public_key),
+    ):
+        if path is not None and not path.is_file():
+            raise UsageError(f"{flag} {path}: no such file; pass an existing file")
+
+
+def handle(args: argparse.Namespace) -> int:
+    from mmconform.reference.config import ConfigError
+    from mmconform.reference.server import bind_socket, running_server
+    from mmconform.reference.settings import DEFAULT_VERSION
+
+    _check_paths(args)
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror}); "
+            "choose another --port (0 picks a free one)"
+        ) from exc
+    settings = {
+        "site_url": args.site_url,
+        "admin_login": args.admin_login,
+        "admin_password": args.admin_password,
+        "config_file": args.config,
+        "license_public_key": args.license_public_key,
+        "server_version": args.server_version or DEFAULT_VERSION,
+    }
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        with running_server(host=args.host, data_dir=args.data_dir, sock=sock, **settings) as srv:
+            print(f"mmconform reference server ready at {srv.url}", flush=True)
+            print(
+                f"admin login '{srv.admin_login}', credentials in "
+                f"{srv.data_dir / 'admin-credentials.json'}",
+                flush=True,
+            )
+            stop.wait()
+    except ConfigError as exc:
+        raise UsageError(f"{exc}; fix the config file") from exc
+    except ValueError as exc:
+        raise UsageError(f"{exc}; check --license-public-key") from exc
+    finally:
+        sock.close()
+    print("mmconform reference server stopped", flush=True)
+    return 0
