@@ -64,7 +64,7 @@ class State:
     files_dir: Path
     tmp_dir: Path
     license: dict[str, Any] | None = None
-    session_cache: dict[str, str] = field(default_factory=dict)
+    session_cache: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
     def version_header(self) -> str:
         licensed = "true" if self.license is not None else "false"
@@ -160,15 +160,19 @@ def _token_from(request: Request) -> tuple[str, bool]:
 def resolve_session(state: State, token: str) -> Session | None:
     if not token:
         return None
-    user_id = state.session_cache.get(token)
-    if user_id is None:
+    cached = state.session_cache.get(token)
+    if cached is None:
         row = state.store.one("SELECT user_id FROM sessions WHERE token = ?", token)
+        is_pat = row is None
         if row is None:
             row = _access_token_user(state, token)
         if row is None:
             return None
-        user_id = str(row["user_id"])
-        state.session_cache[token] = user_id
+        cached = (str(row["user_id"]), is_pat)
+        state.session_cache[token] = cached
+    user_id, is_pat = cached
+    if is_pat and not state.config.get("ServiceSettings", "EnableUserAccessTokens"):
+        return None  # SessionRequired: a PAT session while EnableUserAccessTokens=false
     user = state.store.one("SELECT * FROM users WHERE id = ?", user_id)
     if user is None or user["delete_at"]:
         state.session_cache.pop(token, None)

@@ -123,7 +123,7 @@ def new_session(state: State, user_id: str) -> str:
 
 def revoke_sessions(state: State, user_id: str) -> None:
     state.store.run("DELETE FROM sessions WHERE user_id = ?", user_id)
-    for token in [t for t, uid in state.session_cache.items() if uid == user_id]:
+    for token in [t for t, (uid, _) in state.session_cache.items() if uid == user_id]:
         del state.session_cache[token]
 
 
