@@ -43,6 +43,7 @@ class Gate:
         self.admin = admin
         self.ledger = ledger
         self.perms = perms
+        self._snapshot: dict[str, Any] | None = None
         lock_path.parent.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
@@ -62,7 +63,7 @@ class Gate:
                 yield
             return
         with self._lock(fcntl.LOCK_SH):
-            diff = differences(read_config(self.target, self.admin), wanted)
+            diff = differences(self._baseline(), wanted)
             if not diff:
                 yield
                 return
@@ -80,7 +81,15 @@ class Gate:
             try:
                 yield
             finally:
+                self._snapshot = None  # re-read if the restore below does not complete
                 restore_settings(self.target, self.admin, self.ledger, made)
+
+    def _baseline(self) -> dict[str, Any]:
+        """The config outside exclusive sections; every such section restores it on exit,
+        so one read per process serves every shared-lock row."""
+        if self._snapshot is None:
+            self._snapshot = read_config(self.target, self.admin)
+        return self._snapshot
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
