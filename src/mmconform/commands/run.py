@@ -248,6 +248,8 @@ def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Pa
         str(run_dir),
         "--junitxml",
         str(run_dir / "junit.xml"),
+        "--alluredir",
+        str(run_dir / "allure-results"),
         "-q",
         "-rfE",
         "--no-header",

@@ -95,6 +95,11 @@ class World:
         return self.actors.get(name)
 
 
+def _reason(exc: ApiError, user: Actor) -> str:
+    """The target's answer, with the user id generic so reasons compare across runs."""
+    return exc.reason.replace(str(user.user_id), "{user_id}")
+
+
 class _Builder:
     def __init__(self, world: World, rng: random.Random) -> None:
         self.w = world
@@ -229,13 +234,13 @@ class _Builder:
             try:
                 self.t.api("PUT", f"/users/{user.user_id}/roles", self.admin, json={"roles": roles})
             except ApiError as exc:
-                self.w.unavailable[actor] = exc.reason
+                self.w.unavailable[actor] = _reason(exc, user)
         for actor in ("guest_in_channel", "guest_not_in_channel"):
             user = self.w.actors[actor]
             try:
                 self.t.api("POST", f"/users/{user.user_id}/demote", self.admin)
             except ApiError as exc:
-                self.w.unavailable[actor] = exc.reason
+                self.w.unavailable[actor] = _reason(exc, user)
         dead = self.w.actors["deactivated_user"]
         self.t.api("PUT", f"/users/{dead.user_id}/active", self.admin, json={"active": False})
         for name in self.w.unavailable:

@@ -1,0 +1,88 @@
+"""The pytest plugin: inert without --mm-url, strict about requirement IDs, honest about N/A."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from mmconform.reference.server import RunningServer
+from mmconform.resources import conformance_dir
+
+
+def pytest_in(folder: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MMCONFORM_", "PYTEST_"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(folder), *args],
+        cwd=folder,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return f"rc={result.returncode}\n{result.stdout}\n{result.stderr}"
+
+
+def test_without_url_the_plugin_does_nothing_unless_asked(tmp_path: Path) -> None:
+    (tmp_path / "test_plain.py").write_text(
+        "def test_plain():\n    assert True\n\ndef test_needs_target(mm_session):\n    pass\n",
+        encoding="utf-8",
+    )
+    out = pytest_in(tmp_path, "-q", "test_plain.py")
+    assert "rc=1" in out and "1 passed, 1 error" in out
+    assert "no target: run `mmconform run`, or pass --mm-url" in out
+    assert not (tmp_path / "reports").exists()
+
+
+def test_unknown_requirement_ids_are_rejected_at_collection(tmp_path: Path) -> None:
+    (tmp_path / "test_ids.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.requirement('FILES-READ-001', 'NOPE-XYZ-001')\n"
+        "def test_marked():\n    pass\n",
+        encoding="utf-8",
+    )
+    out = pytest_in(tmp_path, "-q", "test_ids.py")
+    assert "rc=4" in out
+    assert "unknown requirement ID(s) NOPE-XYZ-001" in out and "test_ids.py::test_marked" in out
+
+
+def test_unavailable_actors_and_forbidden_changes_are_not_applicable(
+    ref_server: RunningServer, tmp_path: Path
+) -> None:
+    """An unlicensed target without --mm-allow-* flags: guests and config rows become N/A."""
+    run_dir = tmp_path / "run"
+    out = pytest_in(
+        conformance_dir(),
+        str(conformance_dir() / "test_permissions.py"),
+        "--import-mode=importlib",
+        "--mm-url",
+        ref_server.url,
+        "--mm-reports",
+        str(run_dir),
+        "--junitxml",
+        str(run_dir / "junit.xml"),
+        "-q",
+        "-k",
+        "guest_in_channel-public-attached or attachments_off or RemoveLicenseFile",
+        env={
+            "MMCONFORM_LOGIN": ref_server.admin_login,
+            "MMCONFORM_PASSWORD": ref_server.admin_password,
+        },
+    )
+    assert "rc=0" in out, out[-3000:]
+    reasons = {}
+    for case in ET.parse(run_dir / "junit.xml").iter("testcase"):
+        skipped = case.find("skipped")
+        reasons[case.get("name", "")] = skipped.get("message", "") if skipped is not None else ""
+    guest = reasons["test_permission[GetFile[guest_in_channel-public-attached]-200]"]
+    assert guest.startswith("not applicable: actor guest_in_channel unavailable: POST ")
+    assert "/users/{user_id}/demote answered" in guest
+    config = reasons[
+        "test_permission[UploadFile[system_admin-public-multipart-attachments_off]-403]"
+    ]
+    assert config.startswith("not applicable: needs --allow-config-changes")
+    # Unlicensed: removing "the licence" changes nothing, so the rows run without permission.
+    assert reasons["test_permission[RemoveLicenseFile[system_admin-none-installed]-200]"] == ""
+    assert reasons["test_permission[RemoveLicenseFile[uploader-none-installed]-403]"] == ""
