@@ -1,0 +1,50 @@
+"""Stateful contract fuzzing: upload → info → get → link over the spec's links, then a post.
+
+One test item; the number of scenarios and steps comes from the profile, the seed from the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mmconform.fuzz.profiles import load_fuzz_data
+from mmconform.fuzz.runner import FuzzContext, FuzzFailure, build_schema, prepare
+from mmconform.fuzz.stateful import build_machine, run_scenarios
+from mmconform.plugin import Session
+
+FUZZ = FuzzContext(data=load_fuzz_data())
+# Positive only: a scenario is about what a correct client does with what it gets back.
+STATEFUL = build_schema(modes=["positive"], fuzz=FUZZ, phases=["stateful"])
+
+
+@pytest.mark.requirement(
+    "CONTRACT-STATE-001",
+    "CONTRACT-ERROR-001",
+    "CONTRACT-HEADERS-001",
+    "CONTRACT-SERVER-001",
+    "CONTRACT-FILEHDR-001",
+    "CONTRACT-INFO-001",
+    "CONTRACT-STATUS-001",
+    "CONTRACT-SCHEMA-001",
+)
+def test_fuzz_stateful(mm_session: Session, request: pytest.FixtureRequest) -> None:
+    profile_name = str(request.config.getoption("mm_profile", default="ci"))
+    prepare(FUZZ, mm_session, profile_name, (STATEFUL,))
+    uploader = FUZZ.actor("uploader")
+    if uploader is None:
+        pytest.skip("not applicable: the target cannot provide the uploader")
+    FUZZ.identity.actor = uploader
+    profile = FUZZ.data.profile(profile_name)
+    machine: Any = build_machine(STATEFUL, FUZZ)
+    seed = int(_run_seed(request.config))
+    try:
+        run_scenarios(machine, seed, profile.stateful_scenarios, profile.stateful_steps)
+    except FuzzFailure as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def _run_seed(config: pytest.Config) -> int:
+    workerinput: dict[str, Any] = getattr(config, "workerinput", {})
+    return int(workerinput.get("mm_seed", config.getoption("mm_seed", default=None)) or 0)

@@ -1,0 +1,48 @@
+"""Who the fuzzer is: an auth provider whose token follows the identity the test selects.
+
+Auth goes through a schemathesis provider, not `case.call(headers=...)`, so the negative cases
+that drop or spoil Authorization really go out without a valid token (schemathesis-notes §2).
+Tokens are not cached by schemathesis (refresh_interval=None): the identity changes between
+tests of one process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mmconform.target.client import Actor
+
+PUBLIC_PATH_REGEX = "^/files/"
+
+
+@dataclass
+class IdentityHolder:
+    """The actor requests are sent as; None sends no Authorization at all."""
+
+    actor: Actor | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.actor.name if self.actor is not None else "anonymous"
+
+    def token(self) -> str:
+        return (self.actor.token if self.actor is not None else None) or ""
+
+
+def install_identity(schema: Any, holder: IdentityHolder) -> None:
+    """Register a bearer provider on every session route of `schema`."""
+
+    class _Bearer:
+        def get(self, case: Any, ctx: Any) -> str:
+            return holder.token()
+
+        def set(self, case: Any, data: str, ctx: Any) -> None:
+            headers = {
+                k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"
+            }
+            if data:
+                headers["Authorization"] = f"Bearer {data}"
+            case.headers = headers
+
+    schema.auth(refresh_interval=None).skip_for(path_regex=PUBLIC_PATH_REGEX)(_Bearer)

@@ -1,0 +1,201 @@
+"""The glue between a conformance module and schemathesis: schema, settings, calls, failures.
+
+`build_schema` gives one schemathesis schema per test function (configs are per schema object,
+schemathesis-notes §1), with the world hooks and the identity provider installed. It is built at
+import time from the shipped specs only, so every xdist worker collects the same items; the
+target, the world and the profile arrive later through `FuzzContext`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import hypothesis
+from hypothesis import HealthCheck, Phase
+
+from mmconform.fuzz import checks as _checks  # noqa: F401  (registers the Mattermost checks)
+from mmconform.fuzz.identity import IdentityHolder, install_identity
+from mmconform.fuzz.inputs import PoolHolder, install_world_hooks
+from mmconform.fuzz.profiles import FuzzData, Profile
+from mmconform.spec.loader import load_fragments
+
+# Replaced by the real target before the first call; a literal origin keeps schemathesis happy.
+PLACEHOLDER_URL = "http://127.0.0.1:9"
+_FILTERED = re.compile(r"Authorization: \[Filtered\]")
+
+
+class FuzzFailure(AssertionError):
+    """A schemathesis failure report, secrets redacted, curl kept."""
+
+
+def build_schema(
+    *,
+    modes: Iterable[str],
+    fuzz: FuzzContext,
+    phases: Iterable[str] = ("examples", "coverage", "fuzzing"),
+) -> Any:
+    """Our assembled specs as a schemathesis schema generating `modes` (positive/negative)."""
+    import schemathesis
+    from schemathesis import GenerationMode
+
+    schema = schemathesis.openapi.from_dict(load_fragments())
+    schema.config.update(base_url=PLACEHOLDER_URL)
+    schema.config.seed = 0  # coverage cases are fixed; generated cases get the run's seed
+    schema.config.generation.update(
+        modes=[GenerationMode(m) for m in modes], allow_extra_parameters=False
+    )
+    schema.config.phases.update(phases=list(phases))
+    install_world_hooks(schema, fuzz.pool)
+    install_identity(schema, fuzz.identity)
+    return schema
+
+
+def derived_seed(seed: int, label: str) -> int:
+    """Per-test seed from the run seed: independent of which xdist worker runs the test."""
+    digest = hashlib.sha256(f"{seed}:{label}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def hypothesis_settings(max_examples: int) -> hypothesis.settings:
+    """No example database (hermetic, replay by seed only), no deadline, no health checks
+    (the world fixture is session-scoped, slow targets are not our bug), no explain phase."""
+    return hypothesis.settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
+        verbosity=hypothesis.Verbosity.quiet,
+        print_blob=False,
+        report_multiple_bugs=False,
+    )
+
+
+def apply_run_settings(function: Any, seed: int, label: str, max_examples: int) -> None:
+    """Seed and size a schemathesis-built Hypothesis test once the run's options are known.
+
+    Called from the module's `pytest_generate_tests`, i.e. at collection, after schemathesis
+    built the test but before it runs; both are the public `hypothesis.seed`/`settings` APIs.
+    """
+    hypothesis.seed(derived_seed(seed, label))(function)
+    hypothesis_settings(max_examples)(function)
+
+
+@dataclass
+class FuzzContext:
+    """What a running fuzz test needs: target URL, world pool, identity, profile, redaction."""
+
+    data: FuzzData
+    pool: PoolHolder = field(default_factory=PoolHolder)
+    identity: IdentityHolder = field(default_factory=IdentityHolder)
+    base_url: str = PLACEHOLDER_URL
+    profile: Profile | None = None
+    redact: Callable[[str], str] = field(default=str)
+    world: Any = None
+
+    def actor(self, name: str) -> Any:
+        """The world's actor `name`, or None (not provisioned, or not provided by the target)."""
+        return None if self.world is None else self.world.actor(name)
+
+    def excluded(self, case: Any) -> list[Any]:
+        from schemathesis.checks import CHECKS
+
+        op_id = str((case.operation.definition.raw or {}).get("operationId", ""))
+        names = [n for n in self.data.excluded_checks(op_id) if n in _registered(CHECKS)]
+        return list(CHECKS.get_by_names(names))
+
+    def wanted(self, case: Any, phases: Iterable[str] | None = None) -> bool:
+        """Cases of a phase left out (by the profile, or `phases`) are generated but not sent."""
+        phase = case_phase(case)
+        if phases is not None:
+            return phase in phases
+        if self.profile is None or phase not in ("examples", "coverage"):
+            return True
+        return phase in self.profile.phases
+
+    def call_and_check(self, case: Any, *, extra_excluded: Iterable[str] = ()) -> Any:
+        """Send `case` as the current identity and run every enabled check on the answer."""
+        from schemathesis.checks import CHECKS
+        from schemathesis.core.failures import FailureGroup
+
+        excluded = self.excluded(case) + list(CHECKS.get_by_names(list(extra_excluded)))
+        try:
+            response = case.call_and_validate(base_url=self.base_url, excluded_checks=excluded)
+        except FailureGroup as exc:
+            self.trace(case, "FAIL")
+            raise FuzzFailure(self.report(str(exc))) from None
+        self.trace(case, str(response.status_code))
+        return response
+
+    def validate(self, case: Any, response: Any, recorder: Any = None, **kwargs: Any) -> None:
+        """Run the enabled checks on a response obtained elsewhere (state machine, own calls)."""
+        from schemathesis.core.failures import FailureGroup
+
+        try:
+            case.validate_response(
+                response,
+                excluded_checks=self.excluded(case),
+                transport_kwargs=kwargs or None,
+                recorder=recorder,
+            )
+        except FailureGroup as exc:
+            raise FuzzFailure(self.report(str(exc))) from None
+
+    def auth_headers(self) -> dict[str, str]:
+        token = self.identity.token()
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def trace(self, case: Any, outcome: str) -> None:
+        """MMCONFORM_FUZZ_TRACE=<file>: one line per request sent, to see what a run covers."""
+        path = os.environ.get("MMCONFORM_FUZZ_TRACE")
+        if not path:
+            return
+        mode = str(case.meta.generation.mode.value) if case.meta is not None else "explicit"
+        phase = case_phase(case) if case.meta is not None else "explicit"
+        line = f"{case.operation.label}\t{phase}\t{mode}\t{self.identity.name}"
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"{line}\t{case.method}\t{outcome}\n")
+
+    def report(self, text: str) -> str:
+        """The failure text as it may be shown: tokens are gone, curl names a shell variable."""
+        var = "MM_TOKEN_" + self.identity.name.upper()
+        return self.redact(_FILTERED.sub(f"Authorization: Bearer ${var}", text))
+
+
+def case_phase(case: Any) -> str:
+    """'examples', 'coverage', 'fuzzing' or 'stateful'."""
+    return str(case.meta.phase.name.value)
+
+
+def _registered(registry: Any) -> set[str]:
+    return {getattr(c, "__name__", "") for c in registry.get_all()}
+
+
+def prepare(fuzz: FuzzContext, session: Any, profile_name: str, schemas: Iterable[Any]) -> None:
+    """Aim `fuzz` and `schemas` at the session's target and world (once per process)."""
+    from mmconform.fuzz.inputs import pool_from_world
+
+    fuzz.base_url = session.target.base_url
+    fuzz.redact = session.target.redact
+    fuzz.profile = fuzz.data.profile(profile_name)
+    fuzz.world = session.world
+    fuzz.pool.pool = pool_from_world(session.world, session.target)
+    for schema in schemas:
+        schema.config.update(base_url=fuzz.base_url)
+
+
+def operation_label(function: Any) -> str:
+    """The 'METHOD /path' of a schemathesis-built test (falls back to the function name)."""
+    try:
+        from schemathesis.generation.hypothesis.builder import ApiOperationMark
+
+        operation = ApiOperationMark.get(function)
+    except ImportError:  # pragma: no cover - schemathesis moved it
+        operation = None
+    return str(operation.label) if operation is not None else str(function.__name__)
