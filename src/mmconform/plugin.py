@@ -259,7 +259,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     target = Target(result.url)
     try:
         report = cleanup_ledger(
-            target, result.admin, ledger, owner="controller", licence_bytes=_licence_bytes(config)
+            target,
+            result.admin,
+            ledger,
+            owner="controller",
+            licence_bytes=_licence_bytes(config),
+            allow_config_changes=bool(option(config, "mm_allow_config_changes")),
         )
     except Exception as exc:  # never hide the test outcome behind a cleanup error
         text = target.redact(f"{type(exc).__name__}: {exc}")
@@ -342,21 +347,10 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
         pytest.fail(target.redact(f"cannot provision the world: {exc}"), pytrace=False)
     gate = Gate(run_dir / "target.lock", target, result.admin, ledger, perms)
     runner = RowRunner(world, gate, result.version, minter_from_key(Path(key) if key else None))
+    # Cleanup is the controller's, at unconfigure, after every worker is done: one process
+    # sweeping the whole ledger cannot race another over the config it needs for deletions.
     yield Session(target, result.admin, world, runner, result.version, run_dir)
-    try:
-        cleanup_ledger(
-            target,
-            result.admin,
-            ledger.path,
-            owner=prefix,
-            only_owner=prefix,
-            licence_bytes=perms.license_bytes,
-        )
-    except TargetFailed as exc:
-        _record_target_failure(run_dir, f"cleanup: {exc}")
-        raise
-    finally:
-        target.close()
+    target.close()
 
 
 @pytest.fixture(scope="session")

@@ -138,8 +138,8 @@ def test_plugin_without_cli_leaves_nothing_behind(licensed: Licensed, tmp_path: 
             assert response.status_code == 404 or response.json().get("delete_at", 0) > 0, (
                 f"{obj.kind} {obj.name} still there"
             )
-    assert kinds["user"] == 9 and kinds["team"] == 2 and kinds["channel"] == 2
-    assert kinds["post"] == 9
+    assert kinds["user"] >= 9 and kinds["team"] >= 2 and kinds["channel"] >= 2
+    assert kinds["post"] >= 9  # the world's nine, plus any other module's
     assert all(c.restored for c in state.config)
     assert all(c.restored for c in state.licence)
 

@@ -13,7 +13,12 @@ from pathlib import Path
 
 from mmconform.target.client import Actor, ApiError, Target
 from mmconform.target.ledger import Ledger, LedgerObject, LedgerState, read_ledger
-from mmconform.target.settings import nested_patch
+from mmconform.target.settings import apply_settings, nested_patch, restore_settings
+
+_PERMANENT_DELETION = {
+    "ServiceSettings.EnableAPITeamDeletion": True,
+    "ServiceSettings.EnableAPIChannelDeletion": True,
+}
 
 
 @dataclass
@@ -201,13 +206,23 @@ def cleanup_ledger(
     owner: str = "cleanup",
     licence_bytes: bytes | None = None,
     only_owner: str | None = None,
+    allow_config_changes: bool = False,
 ) -> CleanupReport:
     """Finish every pending entry of the ledger at `path` and record what was done in it."""
     state = read_ledger(path)
     if only_owner is not None:
         state = state.owned_by(only_owner)
-    cleaner = _Cleaner(target, admin, state, Ledger(path, owner))
-    cleaner.objects()
+    writer = Ledger(path, owner)
+    cleaner = _Cleaner(target, admin, state, writer)
+    containers = [o for o in state.pending_objects() if o.kind in ("team", "channel")]
+    made = []
+    if allow_config_changes and containers:
+        # Permanent deletion through the API is off by default; switch it on for the sweep.
+        made = apply_settings(target, admin, writer, _PERMANENT_DELETION)
+    try:
+        cleaner.objects()
+    finally:
+        restore_settings(target, admin, writer, made)
     cleaner.config()
     cleaner.licence(licence_bytes)
     return cleaner.report

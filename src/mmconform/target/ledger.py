@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,8 @@ class Ledger:
         self.path = path
         self.owner = owner
         self._seq = 0
+        # Two writers with the same owner (a rerun of cleanup, say) must not reuse keys.
+        self._nonce = secrets.token_hex(3)
         path.parent.mkdir(parents=True, exist_ok=True)
 
     def _append(self, record: dict[str, Any]) -> None:
@@ -101,7 +104,7 @@ class Ledger:
 
     def _next_key(self) -> str:
         self._seq += 1
-        return f"{self.owner}:{self._seq}"
+        return f"{self.owner}:{self._nonce}-{self._seq}"
 
     def intent(self, kind: str, name: str, parent: str | None = None, **extra: Any) -> str:
         """Record that `kind` named `name` is about to be created; returns its ledger key."""
