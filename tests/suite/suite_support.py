@@ -201,3 +201,37 @@ def _lookup(
         {"id": "app.user.missing_account.const", "message": "not found", "status_code": 404},
         status_code=404,
     )
+
+
+BodyRewrite = Callable[[Request, int, dict[str, str], bytes], tuple[int, dict[str, str], bytes]]
+
+
+@dataclass
+class Switch:
+    """The rewrite a `switch_proxy` applies right now (None: pass everything through)."""
+
+    rewrite: BodyRewrite | None = None
+
+
+def switch_proxy(upstream: str, switch: Switch) -> Starlette:
+    """Forward to `upstream`; while `switch.rewrite` is set it may change status, headers, body."""
+    client = httpx.AsyncClient(base_url=upstream, timeout=30)
+
+    async def forward(request: Request) -> Response:
+        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+        answer = await client.request(
+            request.method,
+            request.url.path,
+            params=request.query_params,
+            content=await request.body(),
+            headers=headers,
+        )
+        drop = {"content-length", "transfer-encoding", "content-encoding", "connection"}
+        out = {k: v for k, v in answer.headers.items() if k.lower() not in drop}
+        status, body = answer.status_code, answer.content
+        if switch.rewrite is not None:
+            status, out, body = switch.rewrite(request, status, out, body)
+        return Response(body, status_code=status, headers=out)
+
+    methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]
+    return Starlette(routes=[Route("/{path:path}", forward, methods=methods)])
