@@ -62,6 +62,7 @@ def test_deactivation_revokes_sessions_and_blocks_login(world: World) -> None:
     )
     assert resp.status_code == 401 and error_id(resp) == "api.user.login.inactive.app_error"
     world.admin.ok(world.admin.put(f"/api/v4/users/{uid}/active", json={"active": True}))
+    assert api.get("/api/v4/users/me").status_code == 401  # revoked, not merely suspended
     login(world.server.url, name, "pw-" + name)
     world.admin.ok(world.admin.delete(f"/api/v4/users/{uid}"))
     assert world.admin.ok(world.admin.get(f"/api/v4/users/{uid}"))["delete_at"] > 0

@@ -154,6 +154,11 @@ def test_too_few_client_ids_is_400(world: World) -> None:
     parts += [("files", f"f{i}.txt", b"x") for i in range(3)]
     resp = post_multipart(world.member, multipart(*parts))
     assert resp.status_code == 400
+    assert error_id(resp) == "api.context.invalid_body_param.app_error"  # streaming mode
+    legacy = [("files", f"f{i}.txt", b"x") for i in range(3)]
+    legacy += [("channel_id", None, world.public_id.encode()), ("client_ids", None, b"1")]
+    resp = post_multipart(world.member, multipart(*legacy))
+    assert error_id(resp) == "api.file.upload_file.incorrect_number_of_client_ids.app_error"
 
 
 def test_too_many_client_ids_is_incorrect_number(world: World) -> None:

@@ -224,7 +224,7 @@ class CommonHeaders:
             return
         request_id = new_id()
         scope["mm_request_id"] = request_id
-        is_get = scope["method"] in ("GET", "HEAD")
+        is_get = scope["method"] == "GET"  # handlers.go: `if r.Method == "GET"`
         app_state = _state_of(scope)
 
         async def send_with_headers(message: Message) -> None:

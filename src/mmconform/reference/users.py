@@ -2,7 +2,8 @@
 
 Login masks wrong passwords and unknown users as 401
 `api.user.login.invalid_credentials_email_username` but reports a deactivated account (checked
-before the password) as 401 `api.user.login.inactive.app_error`. Deactivation revokes every session of the user.
+before the password) as 401 `api.user.login.inactive.app_error`. Deactivation revokes every
+session of the user (they stay invalid after reactivation).
 Guest demotion needs a licence and `GuestAccountsSettings.Enable` (501 each, checked first);
 promotion does not (newest `promoteGuestToUser`).
 """
