@@ -34,6 +34,12 @@ def register(sub: Any) -> None:
         default=env("MMCONFORM_LICENSE_FILE"),
         help="licence to reinstall if the run changed it",
     )
+    p.add_argument(
+        "--allow-config-changes",
+        action="store_true",
+        help="switch on API team/channel deletion for the sweep (restored after) so they are "
+        "deleted, not archived",
+    )
     p.set_defaults(func=handle)
 
 
@@ -56,7 +62,13 @@ def handle(args: argparse.Namespace) -> int:
     result = probe(args.url, token=args.token, login=args.login, password=args.password)
     target = Target(result.url)
     try:
-        report = cleanup_ledger(target, result.admin, ledger, licence_bytes=licence)
+        report = cleanup_ledger(
+            target,
+            result.admin,
+            ledger,
+            licence_bytes=licence,
+            allow_config_changes=args.allow_config_changes,
+        )
     finally:
         target.close()
     for line in report.lines():
