@@ -98,17 +98,22 @@ class FuzzContext:
     profile: Profile | None = None
     redact: Callable[[str], str] = field(default=str)
     world: Any = None
+    _excluded: dict[str, list[Any]] = field(default_factory=dict, repr=False)
 
     def actor(self, name: str) -> Any:
         """The world's actor `name`, or None (not provisioned, or not provided by the target)."""
         return None if self.world is None else self.world.actor(name)
 
     def excluded(self, case: Any) -> list[Any]:
-        from schemathesis.checks import CHECKS
-
+        """The built-in check functions profiles.yaml switches off for the case's operation."""
         op_id = str((case.operation.definition.raw or {}).get("operationId", ""))
-        names = [n for n in self.data.excluded_checks(op_id) if n in _registered(CHECKS)]
-        return list(CHECKS.get_by_names(names))
+        if op_id not in self._excluded:
+            from schemathesis.checks import CHECKS
+
+            known = _registered(CHECKS)
+            names = [n for n in self.data.excluded_checks(op_id) if n in known]
+            self._excluded[op_id] = list(CHECKS.get_by_names(names))
+        return self._excluded[op_id]
 
     def wanted(self, case: Any, phases: Iterable[str] | None = None) -> bool:
         """Cases of a phase left out (by the profile, or `phases`) are generated but not sent."""
