@@ -35,7 +35,14 @@ ACTORS = (
     "invalid_token",
 )
 CHANNELS = ("public", "private", "dm", "none")
-CONFIGS = ("default", "public_links_off", "attachments_off", "small_max_file_size", "salt_changed")
+CONFIGS = (
+    "default",
+    "public_links_off",
+    "attachments_off",
+    "small_max_file_size",
+    "small_max_image_resolution",
+    "salt_changed",
+)
 
 # States that name no channel (a bad id, or a request that is not about a channel's object).
 _CHANNEL_FREE = frozenset(
@@ -50,6 +57,7 @@ _CHANNEL_FREE = frozenset(
         "installed",
         "missing_channel",
         "junk_channel",
+        "sanctioned_trial",
     }
 )
 ERROR_SHAPE = "ERR-SHAPE-001"
@@ -81,9 +89,12 @@ SHAPES: dict[str, Shape] = {
             "too_few_client_ids",
             "empty_body",
             "too_large",
+            "client_ids",
+            "too_large_image",
         ),
     ),
-    "UploadLicenseFile": Shape(("garbage", "no_file", "expired", "valid", "too_few_users")),
+    "UploadLicenseFile": Shape(
+        ("garbage", "no_file", "expired", "valid", "too_few_users", "sanctioned_trial")),
     "RemoveLicenseFile": Shape(("installed",)),
 }
 

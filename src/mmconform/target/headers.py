@@ -6,26 +6,12 @@ The server decides from the stored type, never from the bytes, and downgrades ac
 
 from __future__ import annotations
 
-import struct
-import zlib
 from dataclasses import dataclass
 
 from mmconform.target.client import API, curl_line
+from mmconform.target.media import png
 from mmconform.target.rows import ConformanceFailure
 from mmconform.target.world import World, upload_extra
-
-
-def _png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x00\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
-
 
 _GIF = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
@@ -44,7 +30,7 @@ class HeaderCase:
 
 
 CASES = (
-    HeaderCase("png", "image.png", _png(), "image/png", "inline"),
+    HeaderCase("png", "image.png", png(), "image/png", "inline"),
     HeaderCase("gif", "anim.gif", _GIF, "image/gif", "inline"),
     HeaderCase("mp4", "clip.mp4", b"\x00\x00\x00\x18ftypmp42", "video/mp4", "inline"),
     HeaderCase("mp3", "song.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x00", "audio/mpeg", "inline"),
@@ -60,7 +46,7 @@ CASES = (
         "application/octet-stream",
         "attachment",
     ),
-    HeaderCase("png-download", "download.png", _png(), "image/png", "attachment", download=True),
+    HeaderCase("png-download", "download.png", png(), "image/png", "attachment", download=True),
 )
 
 

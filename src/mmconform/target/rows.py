@@ -22,6 +22,7 @@ import httpx
 from mmconform.matrix import Row
 from mmconform.target.client import API, Actor, curl_line, error_id_of
 from mmconform.target.gate import Gate, NotApplicable
+from mmconform.target.media import png
 from mmconform.target.settings import SANITISED
 from mmconform.target.world import StoredFile, World
 
@@ -33,6 +34,7 @@ _CONFIG_SETTINGS: dict[str, dict[str, Any]] = {
     "public_links_off": {"FileSettings.EnablePublicLink": False},
     "attachments_off": {"FileSettings.EnableFileAttachments": False},
     "small_max_file_size": {"FileSettings.MaxFileSize": 1024},
+    "small_max_image_resolution": {"FileSettings.MaxImageResolution": 90_000},
 }
 
 
@@ -50,6 +52,7 @@ class Request:
     sent_name: str | None = None
     sent_size: int | None = None
     post_files: list[str] | None = None
+    client_ids: list[str] | None = None
     curl_extra: str = ""
 
 
@@ -66,7 +69,7 @@ class RowRunner:
         world: World,
         gate: Gate,
         server_version: str | None,
-        minter: Callable[[int, int], bytes] | None = None,
+        minter: Minter | None = None,
     ) -> None:
         self.world = world
         self.gate = gate
@@ -97,6 +100,7 @@ class RowRunner:
             "expired",
             "valid",
             "too_few_users",
+            "sanctioned_trial",
         )
         if row.operation == "RemoveLicenseFile" or admin_licence:
             with self.gate.licence_change(row.operation):
@@ -177,6 +181,8 @@ class RowRunner:
         name = f"{self.world.prefix}-up-{self.rng.randrange(10**8):08d}.txt"
         size = 4096 if row.state == "too_large" else 256
         content = self.rng.randbytes(size // 2).hex().encode()
+        if row.state == "too_large_image":  # 400 x 400 = 160000 pixels > 90000
+            name, content = name.replace(".txt", ".png"), png(400, 400)
         if row.state in ("raw_body", "empty_body"):
             body = b"" if row.state == "empty_body" else content
             return Request(
@@ -195,9 +201,14 @@ class RowRunner:
             ("channel_id", (None, channel_id, None))
         ]
         count = 1
+        client_ids: list[str] | None = None
         if row.state == "too_few_client_ids":
             parts += [("client_ids", (None, "1", None)), ("client_ids", (None, "2", None))]
             count = 3
+        elif row.state == "client_ids":
+            client_ids = [f"{self.world.prefix}-c{i}" for i in range(2)]
+            parts += [("client_ids", (None, c, None)) for c in client_ids]
+            count = 2
         for i in range(count):
             parts.append(("files", (name if i == 0 else f"{i}-{name}", content, "text/plain")))
         return Request(
@@ -206,15 +217,16 @@ class RowRunner:
             {"files": parts},
             sent_name=name,
             sent_size=len(content),
+            client_ids=client_ids,
             curl_extra=f"-F channel_id={channel_id} -F files=@FILE",
         )
 
-    def mint(self, *, users: int, expires_at_ms: int) -> bytes:
+    def mint(self, *, users: int, expires_at_ms: int, is_trial: bool = False) -> bytes:
         if self.minter is None:
             raise NotApplicable(
                 "needs a licence signing key the target trusts (only the embedded server has one)"
             )
-        return self.minter(users, expires_at_ms)
+        return self.minter(users, expires_at_ms, is_trial)
 
     def build_licence(self, row: Row) -> Request:
         now = int(time.time() * 1000)
@@ -227,6 +239,10 @@ class RowRunner:
             data = self.mint(users=10_000, expires_at_ms=now - _DAY_MS)
         elif row.state == "too_few_users":
             data = self.mint(users=1, expires_at_ms=now + 30 * _DAY_MS)
+        elif row.state == "sanctioned_trial":  # 29 days 8 hours: not a self-serve trial length
+            data = self.mint(
+                users=10_000, expires_at_ms=now + 29 * _DAY_MS + 8 * 3_600_000, is_trial=True
+            )
         else:
             if self.gate.perms.license_bytes is None:
                 raise NotApplicable("needs --allow-license-changes and --license-file")
@@ -444,6 +460,14 @@ class Verdict:
         if not isinstance(infos, list) or not infos:
             self.fail("201 body has no file_infos [FILES-UPLOAD-001]")
             return
+        sent_ids = self.request.client_ids
+        if sent_ids is not None and (
+            body.get("client_ids") != sent_ids or len(infos) != len(sent_ids)
+        ):
+            self.fail(
+                f"sent client_ids {sent_ids}, got {body.get('client_ids')} with "
+                f"{len(infos)} file_infos [FILES-UPLOAD-010]"
+            )
         first = infos[0]
         if (
             first.get("name") != self.request.sent_name
@@ -455,15 +479,19 @@ class Verdict:
             )
 
 
-def minter_from_key(path: Path | None) -> Callable[[int, int], bytes] | None:
+Minter = Callable[[int, int, bool], bytes]
+
+
+def minter_from_key(path: Path | None) -> Minter | None:
     """A licence minter for the embedded server's signing key (None: no key, rows N/A)."""
     if path is None:
         return None
     pem = path.read_bytes()
 
-    def mint(users: int, expires_at_ms: int) -> bytes:
+    def mint(users: int, expires_at_ms: int, is_trial: bool) -> bytes:
         from mmconform.reference.licensing import mint_license
 
-        return mint_license(pem, users=users, expires_at_ms=expires_at_ms).encode()
+        text = mint_license(pem, users=users, expires_at_ms=expires_at_ms, is_trial=is_trial)
+        return text.encode()
 
     return mint
