@@ -53,6 +53,11 @@ def first_info_size(obj: object) -> object:
     return {**obj, "file_infos": infos}
 
 
+def reversed_client_ids(obj: object) -> object:
+    assert isinstance(obj, dict)
+    return {**obj, "client_ids": list(reversed(obj["client_ids"]))}
+
+
 CASES = [
     (
         "GetFileInfo[guest_not_in_channel-private-attached]-403",
@@ -98,6 +103,11 @@ CASES = [
         "UploadFile[uploader-public-multipart]-201",
         "but FileInfo says",
         when("POST", "/api/v4/files", 201, json_edit(first_info_size)),
+    ),
+    (
+        "UploadFile[uploader-private-client_ids]-201",
+        "[FILES-UPLOAD-010]",
+        when("POST", "/api/v4/files", 201, json_edit(reversed_client_ids)),
     ),
     (
         "GetFileLink[uploader-public-attached]-200",
