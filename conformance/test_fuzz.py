@@ -130,8 +130,8 @@ def test_fuzz_negative(case: Any, as_main_identity: FuzzContext) -> None:
 @pytest.mark.requirement(*MM_REQUIREMENTS, "CONTRACT-REFUSED-001")
 @REFUSED.parametrize()
 def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
-    response = _send(as_refused, case, extra_excluded=("ignored_auth",))
-    if 200 <= response.status_code < 300:
+    response = as_refused.send(case)
+    if 200 <= response.status_code < 300:  # before the other checks: this is the point
         pytest.fail(
             as_refused.report(
                 f"[CONTRACT-REFUSED-001] {as_refused.identity.name} got {response.status_code} "
@@ -140,3 +140,9 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
             ),
             pytrace=False,
         )
+    try:
+        as_refused.validate(
+            case, response, extra_excluded=("ignored_auth",), base_url=as_refused.base_url
+        )
+    except FuzzFailure as exc:
+        pytest.fail(str(exc), pytrace=False)

@@ -138,14 +138,29 @@ class FuzzContext:
         self.trace(case, str(response.status_code))
         return response
 
-    def validate(self, case: Any, response: Any, recorder: Any = None, **kwargs: Any) -> None:
+    def send(self, case: Any) -> Any:
+        """Send `case` as the current identity without checking the answer yet."""
+        response = case.call(base_url=self.base_url)
+        self.trace(case, str(response.status_code))
+        return response
+
+    def validate(
+        self,
+        case: Any,
+        response: Any,
+        recorder: Any = None,
+        extra_excluded: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> None:
         """Run the enabled checks on a response obtained elsewhere (state machine, own calls)."""
+        from schemathesis.checks import CHECKS
         from schemathesis.core.failures import FailureGroup
 
+        excluded = self.excluded(case) + list(CHECKS.get_by_names(list(extra_excluded)))
         try:
             case.validate_response(
                 response,
-                excluded_checks=self.excluded(case),
+                excluded_checks=excluded,
                 transport_kwargs=kwargs or None,
                 recorder=recorder,
             )
