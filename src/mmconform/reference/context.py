@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -69,6 +70,10 @@ class State:
     def version_header(self) -> str:
         licensed = "true" if self.license is not None else "false"
         return f"{self.settings.server_version}.{BUILD_NUMBER}.{self.config.digest()}.{licensed}"
+
+    def fault(self, name: str) -> bool:
+        """Seam for the fault-injection catalogue: true only for names switched on at start."""
+        return name in self.settings.faults
 
     def developer(self) -> bool:
         return bool(self.config.get("ServiceSettings", "EnableDeveloper"))
@@ -208,6 +213,12 @@ def endpoint(handler: Handler, *, session: bool = True) -> Callable[[Request], A
             return await handler(Ctx(request, state, caller))
         except AppError as err:
             return error_response(err, request, state)
+        except ClientDisconnect:
+            # Nobody is left to read an answer (Go's handler would just see a read error).
+            return Response(status_code=400)
+        except Exception:  # a server bug: answer like Go's recovery (500 AppError), log it
+            traceback.print_exc()
+            return error_response(AppError("api.context.unknown.app_error", 500), request, state)
 
     return run
 
