@@ -383,7 +383,7 @@ def run_checked(session: Session, action: Any) -> None:
     """
     from mmconform.errors import TargetFailed
     from mmconform.target.gate import NotApplicable
-    from mmconform.target.rows import ConformanceFailure
+    from mmconform.target.verdict import ConformanceFailure
 
     # Outcomes are raised outside the except blocks so pytest shows one message, not a chain.
     skip = failure = died = None

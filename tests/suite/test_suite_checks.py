@@ -15,7 +15,8 @@ from mmconform.target.client import Target
 from mmconform.target.gate import Gate, Permissions
 from mmconform.target.ledger import Ledger
 from mmconform.target.probe import probe
-from mmconform.target.rows import ConformanceFailure, RowRunner
+from mmconform.target.rows import RowRunner
+from mmconform.target.verdict import ConformanceFailure
 from mmconform.target.world import provision
 
 Parts = tuple[int, dict[str, str], bytes]

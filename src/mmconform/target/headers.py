@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from mmconform.target.client import API, curl_line
 from mmconform.target.media import png
-from mmconform.target.rows import ConformanceFailure
+from mmconform.target.verdict import ConformanceFailure
 from mmconform.target.world import World, upload_extra
 
 _GIF = (

@@ -1,4 +1,4 @@
-"""Execute one permission-matrix row against a world and judge the answer.
+"""Execute one permission-matrix row against a world.
 
 A row becomes one HTTP request sent as one actor. The verdict looks at the status, the error id,
 the AppError shape of API errors, and for successes the body (exact bytes, FileInfo fields).
@@ -20,10 +20,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from mmconform.matrix import Row
-from mmconform.target.client import API, Actor, curl_line, error_id_of
+from mmconform.target.client import API, Actor
 from mmconform.target.gate import Gate, NotApplicable
 from mmconform.target.media import png
-from mmconform.target.settings import SANITISED
+from mmconform.target.settings import SANITISED, apply_settings, restore_settings
+from mmconform.target.verdict import ConformanceFailure, Verdict
 from mmconform.target.world import StoredFile, World
 
 JUNK_ID = "junk"
@@ -36,10 +37,6 @@ _CONFIG_SETTINGS: dict[str, dict[str, Any]] = {
     "small_max_file_size": {"FileSettings.MaxFileSize": 1024},
     "small_max_image_resolution": {"FileSettings.MaxImageResolution": 90_000},
 }
-
-
-class ConformanceFailure(AssertionError):
-    """The target answered differently from the requirement."""
 
 
 @dataclass
@@ -289,12 +286,13 @@ class RowRunner:
         with self.gate_settings_now({"FileSettings.EnablePublicLink": True}):
             fid, stored = self.file_id(row)
             digest = self.public_link(fid)
-            key = self.world.ledger.config_change("FileSettings.PublicLinkSalt", SANITISED)
+            # Throw-away targets only: the sanitised value a cleanup sends back keeps whatever
+            # salt is current, and links are fetched fresh by every row, so nothing breaks.
+            self.world.ledger.config_change("FileSettings.PublicLinkSalt", SANITISED)
             new_salt = "".join(self.rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(32))
             target.api(
                 "PUT", "/config/patch", admin, json={"FileSettings": {"PublicLinkSalt": new_salt}}
             )
-            self.world.ledger.config_restored(key)  # nothing to restore: links are fetched fresh
             request = Request(
                 "GET", f"/files/{fid}/public", {"params": {"h": digest}}, api=False, file=stored
             )
@@ -304,8 +302,6 @@ class RowRunner:
     @contextmanager
     def gate_settings_now(self, wanted: dict[str, Any]) -> Iterator[None]:
         """Inside an exclusive section: patch directly, restore after."""
-        from mmconform.target.settings import apply_settings, restore_settings
-
         if wanted and not self.gate.perms.allow_config_changes:
             raise NotApplicable("needs --allow-config-changes")
         made = apply_settings(self.world.target, self.world.admin, self.world.ledger, wanted)
@@ -328,157 +324,6 @@ class RowRunner:
         )
 
 
-class Verdict:
-    def __init__(
-        self,
-        runner: RowRunner,
-        row: Row,
-        request: Request,
-        actor: Actor,
-        response: httpx.Response,
-    ) -> None:
-        self.runner = runner
-        self.row = row
-        self.request = request
-        self.actor = actor
-        self.response = response
-
-    def fail(self, what: str) -> None:
-        r = self.response
-        target = self.runner.world.target
-        url = str(r.request.url) if r.request is not None else target.url(self.request.path)
-        got_id = error_id_of(r)
-        expected = f"{self.row.expect} {self.row.error_id or ''}".rstrip()
-        lines = [
-            f"{self.row.id} [{', '.join(self.row.requirements)}]: {what}",
-            f"  actor:    {self.actor.name}",
-            f"  request:  {self.request.method} {url}",
-            f"  expected: {expected}",
-            f"  actual:   {r.status_code} {got_id or '(no error id)'} "
-            f"{r.headers.get('content-type', '')}".rstrip(),
-            "Reproduce with:",
-            "  " + curl_line(self.request.method, url, self.actor, self.request.curl_extra),
-        ]
-        raise ConformanceFailure(target.redact("\n".join(lines)))
-
-    def check(self) -> None:
-        r, row = self.response, self.row
-        if r.status_code != row.expect:
-            self.fail("unexpected status")
-        if row.error_id and error_id_of(r) != row.error_id:
-            self.fail("unexpected error id")
-        if r.status_code >= 400 and self.request.api:
-            self.check_app_error()
-        if r.status_code < 300:
-            self.check_success()
-
-    def check_app_error(self) -> None:
-        r = self.response
-        if r.headers.get("content-type") != "application/json":
-            self.fail("error without Content-Type exactly application/json [ERR-SHAPE-001]")
-        try:
-            body = r.json()
-        except ValueError:
-            body = None
-        ok = (
-            isinstance(body, dict)
-            and isinstance(body.get("id"), str)
-            and isinstance(body.get("message"), str)
-            and body.get("status_code") == r.status_code
-        )
-        if not ok:
-            self.fail("error body is not an AppError (id, message, status_code) [ERR-SHAPE-001]")
-
-    def json(self) -> Any:
-        try:
-            return self.response.json()
-        except ValueError:
-            self.fail("success body is not JSON")
-        return None
-
-    def check_success(self) -> None:
-        op, stored = self.row.operation, self.request.file
-        r = self.response
-        if op == "GetFile" and stored is not None:
-            if r.content != stored.content:
-                self.fail("body differs from the uploaded bytes [FILES-GET-001]")
-            disposition = r.headers.get("content-disposition", "")
-            if self.row.variant == "download" and not disposition.startswith("attachment"):
-                self.fail(f"download=true but Content-Disposition is {disposition!r}")
-        elif op == "GetFileInfo" and stored is not None:
-            self.check_file_info(self.json(), stored)
-        elif op == "GetFileLink" and stored is not None:
-            link = str((self.json() or {}).get("link", ""))
-            if f"/files/{stored.id}/public?h=" not in link:
-                self.fail("link is not .../files/{file_id}/public?h=... [FILES-LINK-004]")
-        elif op == "GetFilePublic" and stored is not None:
-            expected = b"" if self.request.method == "HEAD" else stored.content
-            if r.content != expected:
-                self.fail("public file body differs from the uploaded bytes [FILES-PUBLIC-001]")
-        elif op == "GetFileInfosForPost" and self.request.post_files is not None:
-            self.check_post_infos()
-        elif op == "UploadFile":
-            self.check_upload()
-        elif op == "UploadLicenseFile":
-            body = self.json()
-            if not isinstance(body, dict) or "id" not in body or "features" not in body:
-                self.fail("success body is not a License (id, features) [LICENSE-UPLOAD-005]")
-        elif op == "RemoveLicenseFile" and self.json() != {"status": "OK"}:
-            self.fail('success body is not {"status":"OK"} [LICENSE-REMOVE-002]')
-
-    def check_file_info(self, info: Any, stored: StoredFile) -> None:
-        if not isinstance(info, dict):
-            self.fail("FileInfo is not a JSON object [FILES-INFO-001]")
-            return
-        expected = {
-            "id": stored.id,
-            "name": stored.name,
-            "size": len(stored.content),
-            "channel_id": stored.channel_id,
-            "user_id": stored.uploader_id,
-        }
-        wrong = {k: info.get(k) for k, v in expected.items() if info.get(k) != v}
-        if (info.get("post_id") or None) != stored.post_id:
-            wrong["post_id"] = info.get("post_id")
-        leaked = [k for k in ("path", "thumbnail_path", "preview_path") if k in info]
-        if wrong or leaked:
-            self.fail(f"FileInfo mismatch {wrong} leaked {leaked} [FILES-INFO-001]")
-
-    def check_post_infos(self) -> None:
-        body = self.json()
-        want = self.request.post_files or []
-        if not isinstance(body, list):
-            self.fail("body is not a JSON array of FileInfo [POSTS-FILES-001]")
-            return
-        got = [str(i.get("id")) for i in body if isinstance(i, dict)]
-        if sorted(got) != sorted(want):
-            self.fail(f"file infos {got} differ from the post's files {want} [POSTS-FILES-001]")
-
-    def check_upload(self) -> None:
-        body = self.json()
-        infos = body.get("file_infos") if isinstance(body, dict) else None
-        if not isinstance(infos, list) or not infos:
-            self.fail("201 body has no file_infos [FILES-UPLOAD-001]")
-            return
-        sent_ids = self.request.client_ids
-        if sent_ids is not None and (
-            body.get("client_ids") != sent_ids or len(infos) != len(sent_ids)
-        ):
-            self.fail(
-                f"sent client_ids {sent_ids}, got {body.get('client_ids')} with "
-                f"{len(infos)} file_infos [FILES-UPLOAD-010]"
-            )
-        first = infos[0]
-        if (
-            first.get("name") != self.request.sent_name
-            or first.get("size") != self.request.sent_size
-        ):
-            self.fail(
-                f"uploaded {self.request.sent_name} ({self.request.sent_size} bytes) but FileInfo "
-                f"says {first.get('name')} ({first.get('size')}) [FILES-UPLOAD-001]"
-            )
-
-
 Minter = Callable[[int, int, bool], bytes]
 
 
@@ -495,3 +340,6 @@ def minter_from_key(path: Path | None) -> Minter | None:
         return text.encode()
 
     return mint
+
+
+__all__ = ["ConformanceFailure", "Minter", "RowRunner", "minter_from_key"]

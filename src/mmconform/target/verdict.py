@@ -1,0 +1,173 @@
+"""Judging one answer: status, error id, AppError shape, and for successes the body.
+
+A failure is a `ConformanceFailure` whose message names the actor, the request, expected versus
+actual, and a curl line with the token replaced by a shell variable naming the actor.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from mmconform.matrix import Row
+from mmconform.target.client import Actor, curl_line, error_id_of
+from mmconform.target.world import StoredFile
+
+if TYPE_CHECKING:
+    from mmconform.target.rows import Request, RowRunner
+
+
+class ConformanceFailure(AssertionError):
+    """The target answered differently from the requirement."""
+
+
+class Verdict:
+    def __init__(
+        self,
+        runner: RowRunner,
+        row: Row,
+        request: Request,
+        actor: Actor,
+        response: httpx.Response,
+    ) -> None:
+        self.runner = runner
+        self.row = row
+        self.request = request
+        self.actor = actor
+        self.response = response
+
+    def fail(self, what: str) -> None:
+        r = self.response
+        target = self.runner.world.target
+        url = str(r.request.url) if r.request is not None else target.url(self.request.path)
+        got_id = error_id_of(r)
+        expected = f"{self.row.expect} {self.row.error_id or ''}".rstrip()
+        lines = [
+            f"{self.row.id} [{', '.join(self.row.requirements)}]: {what}",
+            f"  actor:    {self.actor.name}",
+            f"  request:  {self.request.method} {url}",
+            f"  expected: {expected}",
+            f"  actual:   {r.status_code} {got_id or '(no error id)'} "
+            f"{r.headers.get('content-type', '')}".rstrip(),
+            "Reproduce with:",
+            "  " + curl_line(self.request.method, url, self.actor, self.request.curl_extra),
+        ]
+        raise ConformanceFailure(target.redact("\n".join(lines)))
+
+    def check(self) -> None:
+        r, row = self.response, self.row
+        if r.status_code != row.expect:
+            self.fail("unexpected status")
+        if row.error_id and error_id_of(r) != row.error_id:
+            self.fail("unexpected error id")
+        if r.status_code >= 400 and self.request.api:
+            self.check_app_error()
+        if r.status_code < 300:
+            self.check_success()
+
+    def check_app_error(self) -> None:
+        r = self.response
+        if r.headers.get("content-type") != "application/json":
+            self.fail("error without Content-Type exactly application/json [ERR-SHAPE-001]")
+        try:
+            body = r.json()
+        except ValueError:
+            body = None
+        ok = (
+            isinstance(body, dict)
+            and isinstance(body.get("id"), str)
+            and isinstance(body.get("message"), str)
+            and body.get("status_code") == r.status_code
+        )
+        if not ok:
+            self.fail("error body is not an AppError (id, message, status_code) [ERR-SHAPE-001]")
+
+    def json(self) -> Any:
+        try:
+            return self.response.json()
+        except ValueError:
+            self.fail("success body is not JSON")
+        return None
+
+    def check_success(self) -> None:
+        op, stored = self.row.operation, self.request.file
+        r = self.response
+        if op == "GetFile" and stored is not None:
+            if r.content != stored.content:
+                self.fail("body differs from the uploaded bytes [FILES-GET-001]")
+            disposition = r.headers.get("content-disposition", "")
+            if self.row.variant == "download" and not disposition.startswith("attachment"):
+                self.fail(f"download=true but Content-Disposition is {disposition!r}")
+        elif op == "GetFileInfo" and stored is not None:
+            self.check_file_info(self.json(), stored)
+        elif op == "GetFileLink" and stored is not None:
+            link = str((self.json() or {}).get("link", ""))
+            if f"/files/{stored.id}/public?h=" not in link:
+                self.fail("link is not .../files/{file_id}/public?h=... [FILES-LINK-004]")
+        elif op == "GetFilePublic" and stored is not None:
+            expected = b"" if self.request.method == "HEAD" else stored.content
+            if r.content != expected:
+                self.fail("public file body differs from the uploaded bytes [FILES-PUBLIC-001]")
+        elif op == "GetFileInfosForPost" and self.request.post_files is not None:
+            self.check_post_infos()
+        elif op == "UploadFile":
+            self.check_upload()
+        elif op == "UploadLicenseFile":
+            body = self.json()
+            if not isinstance(body, dict) or "id" not in body or "features" not in body:
+                self.fail("success body is not a License (id, features) [LICENSE-UPLOAD-005]")
+        elif op == "RemoveLicenseFile" and self.json() != {"status": "OK"}:
+            self.fail('success body is not {"status":"OK"} [LICENSE-REMOVE-002]')
+
+    def check_file_info(self, info: Any, stored: StoredFile) -> None:
+        if not isinstance(info, dict):
+            self.fail("FileInfo is not a JSON object [FILES-INFO-001]")
+            return
+        expected = {
+            "id": stored.id,
+            "name": stored.name,
+            "size": len(stored.content),
+            "channel_id": stored.channel_id,
+            "user_id": stored.uploader_id,
+        }
+        wrong = {k: info.get(k) for k, v in expected.items() if info.get(k) != v}
+        if (info.get("post_id") or None) != stored.post_id:
+            wrong["post_id"] = info.get("post_id")
+        leaked = [k for k in ("path", "thumbnail_path", "preview_path") if k in info]
+        if wrong or leaked:
+            self.fail(f"FileInfo mismatch {wrong} leaked {leaked} [FILES-INFO-001]")
+
+    def check_post_infos(self) -> None:
+        body = self.json()
+        want = self.request.post_files or []
+        if not isinstance(body, list):
+            self.fail("body is not a JSON array of FileInfo [POSTS-FILES-001]")
+            return
+        got = [str(i.get("id")) for i in body if isinstance(i, dict)]
+        if sorted(got) != sorted(want):
+            self.fail(f"file infos {got} differ from the post's files {want} [POSTS-FILES-001]")
+
+    def check_upload(self) -> None:
+        body = self.json()
+        infos = body.get("file_infos") if isinstance(body, dict) else None
+        if not isinstance(infos, list) or not infos:
+            self.fail("201 body has no file_infos [FILES-UPLOAD-001]")
+            return
+        sent_ids = self.request.client_ids
+        if sent_ids is not None and (
+            body.get("client_ids") != sent_ids or len(infos) != len(sent_ids)
+        ):
+            self.fail(
+                f"sent client_ids {sent_ids}, got {body.get('client_ids')} with "
+                f"{len(infos)} file_infos [FILES-UPLOAD-010]"
+            )
+        first = infos[0]
+        if (
+            first.get("name") != self.request.sent_name
+            or first.get("size") != self.request.sent_size
+        ):
+            self.fail(
+                f"uploaded {self.request.sent_name} ({self.request.sent_size} bytes) but FileInfo "
+                f"says {first.get('name')} ({first.get('size')}) [FILES-UPLOAD-001]"
+            )
