@@ -124,3 +124,12 @@ def test_deleted_file_is_404(world: World) -> None:
     world.member.ok(world.member.delete(f"/api/v4/posts/{post_id}"))
     resp = world.member.get(f"/api/v4/files/{file_id}")
     assert resp.status_code == 404 and error_id(resp) == "app.file_info.get.app_error"
+
+
+def test_empty_file_is_served_complete(world: World) -> None:
+    file_id = world.member.upload_id(world.public_id, "empty.txt", b"")
+    resp = world.member.get(f"/api/v4/files/{file_id}")
+    assert resp.status_code == 200 and resp.content == b""
+    assert resp.headers["Content-Length"] == "0"
+    again = world.member.get(f"/api/v4/files/{file_id}/info")  # same keep-alive connection
+    assert again.status_code == 200 and again.json()["size"] == 0

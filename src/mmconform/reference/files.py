@@ -131,9 +131,13 @@ class FileBody(Response):
                 if not data:
                     break
                 remaining -= len(data)
-                await send({"type": "http.response.body", "body": data, "more_body": remaining > 0})
-        if remaining > 0:
-            await send({"type": "http.response.body", "body": b""})
+                if remaining > 0:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                else:
+                    await send({"type": "http.response.body", "body": data})
+                    return
+        # An empty file (or one that shrank under us) still needs a final body message.
+        await send({"type": "http.response.body", "body": b""})
 
 
 def write_file_response(ctx: Ctx, info: dict[str, Any], force_download: bool) -> Response:
