@@ -5,6 +5,19 @@ written, so every pytest-xdist worker collects the same items) into one row per 
 with a unique readable id such as `GetFileInfo[guest_not_in_channel-private-attached]-403`. Every
 row names its requirement IDs, which must exist in the registry. Anything unknown or duplicated
 is a load error naming the file and the entry.
+
+An entry's fields (`operation`/`operations` and so on take one value or a list):
+
+- `operation(s)`: operationIds (GetFile, ..., GetFilePublic for the public route);
+- `actor(s)`: who sends the request (see ACTORS; anonymous sends no token);
+- `channel(s)`: public, private, dm, or none for requests about no channel's object;
+- `state(s)`: what the request is about, per operation (SHAPES): a file unattached, attached or
+  whose post was deleted; a missing (well-formed, unknown) or junk id; an upload or licence variant;
+- `variant`: a request variant (download, head, no_hash, bad_hash, include_deleted, etag);
+- `config`: the server config the row needs (CONFIGS; default = as provisioned);
+- `expect`: the status; `error_id`: the AppError id where the server defines one;
+- `requirements`: IDs from the registry; `versions`: a range such as ">=9.11" where behaviour
+  changed (two rows may share a key only if both carry ranges); `note`: free text.
 """
 
 from __future__ import annotations

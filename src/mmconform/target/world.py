@@ -19,20 +19,6 @@ import httpx
 from mmconform.target.client import API, Actor, ApiError, Target
 from mmconform.target.ledger import Ledger
 
-ACTORS = (
-    "system_admin",
-    "uploader",
-    "channel_member",
-    "team_member_not_in_channel",
-    "other_team_user",
-    "guest_in_channel",
-    "guest_not_in_channel",
-    "system_manager",
-    "system_read_only_admin",
-    "deactivated_user",
-    "anonymous",
-    "invalid_token",
-)
 # Short codes keep usernames within Mattermost's 22 characters.
 _USER_CODES = {
     "uploader": "upl",
