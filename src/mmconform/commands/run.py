@@ -315,6 +315,28 @@ def _verdict(run_dir: Path, url: str, pytest_rc: int) -> int:
     return EXIT_OK if summary.conformant else EXIT_FAILED
 
 
+def _run_child(cmd: list[str], env: dict[str, str], run_dir: Path) -> int:
+    """Run pytest; on Ctrl-C let it finish its cleanup (it got the signal too) before leaving.
+
+    `subprocess.call` would kill the child at once, leaving the world behind.
+    """
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        print(
+            "mmconform: interrupted; waiting for the suite to clean up (Ctrl-C again to stop "
+            f"now, then run: mmconform cleanup --ledger {run_dir / 'ledger.jsonl'} ...)",
+            file=sys.stderr,
+        )
+        try:
+            proc.wait()
+        except KeyboardInterrupt:
+            proc.kill()
+            proc.wait()
+        raise
+
+
 def handle(args: argparse.Namespace) -> int:
     _validate(args)
     seed = _int_env("MMCONFORM_SEED", args.seed)
@@ -341,7 +363,7 @@ def handle(args: argparse.Namespace) -> int:
         version = args.server_version or plan.version or "unknown"
         print(f"mmconform: run {run_id} against {plan.url} (version {version})")
         cmd = _pytest_command(args, plan, seed, run_dir)
-        rc = subprocess.call(cmd, env=_child_env(plan))
+        rc = _run_child(cmd, _child_env(plan), run_dir)
         code = _verdict(run_dir, plan.url, rc)
     print(f"mmconform: reports in {run_dir}")
     return code
