@@ -330,6 +330,8 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     prefix = make_prefix(seed, f"{run_dir.name}:{worker}")
     target = Target(result.url)
+    target.secrets.add(option(config, "mm_password"))
+    target.secrets.add(option(config, "mm_token"))
     ledger = Ledger(run_dir / "ledger.jsonl", prefix)
     key = option(config, "mm_signing_key")
     perms = Permissions(
