@@ -45,7 +45,10 @@ def closed_port() -> str:
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = main(args)
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse's own errors (already one line, exit 2)
+        code = int(exc.code or 0)
     err = capsys.readouterr().err
     return code, err
 
@@ -129,3 +132,34 @@ def test_admin_probe_detects_version_and_override(ref_server: RunningServer) -> 
 def test_version_header_parsing() -> None:
     assert version_from_header("11.5.0.12345.abcdef.true") == "11.5.0"
     assert version_from_header("developer") is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["run", "--token", "x"], "credentials given without --url", id="creds-no-url"),
+        pytest.param(
+            ["run", "--url", "http://127.0.0.1:1", "--token", "x", "--allow-license-changes"],
+            "--allow-license-changes needs --license-file",
+            id="licence-changes-without-file",
+        ),
+        pytest.param(
+            ["run", "--url", "http://127.0.0.1:1", "--token", "x", "--license-file", "/nope"],
+            "--license-file /nope: no such file",
+            id="missing-licence-file",
+        ),
+        pytest.param(["run", "-n", "0"], "-n/--workers must be 1 or more", id="zero-workers"),
+        pytest.param(
+            ["cleanup", "--ledger", "/nope.jsonl", "--url", "http://127.0.0.1:1"],
+            "--ledger /nope.jsonl: no such file",
+            id="cleanup-missing-ledger",
+        ),
+        pytest.param(["run", "--profile", "turbo"], "invalid choice: 'turbo'", id="bad-profile"),
+    ],
+)
+def test_bad_command_lines_are_one_line_exit_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run_cli(args, capsys)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
