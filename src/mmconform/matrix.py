@@ -107,7 +107,8 @@ SHAPES: dict[str, Shape] = {
         ),
     ),
     "UploadLicenseFile": Shape(
-        ("garbage", "no_file", "expired", "valid", "too_few_users", "sanctioned_trial")),
+        ("garbage", "no_file", "expired", "valid", "too_few_users", "sanctioned_trial")
+    ),
     "RemoveLicenseFile": Shape(("installed",)),
 }
 
