@@ -18,7 +18,7 @@ def test_shipped_profiles_load_and_grow() -> None:
     sizes = [data.profile(n).max_examples for n in PROFILE_NAMES]
     assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
     assert "positive_data_acceptance" in data.excluded_checks("GetFile")
-    assert "negative_data_rejection" in data.excluded_checks("GetFile")
+    assert "negative_data_rejection" in data.excluded_checks("UploadFile")
     assert "negative_data_rejection" not in data.excluded_checks("GetFileInfo")
 
 
