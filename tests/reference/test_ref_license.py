@@ -149,3 +149,13 @@ def test_licence_survives_restart(tmp_path: Path) -> None:
     with running_server(data_dir=tmp_path) as srv:
         resp = Api(srv.url).get("/api/v4/system/ping")
         assert resp.headers["X-Version-Id"].endswith(".true")
+
+
+def test_licence_body_over_max_file_size_is_413(world: World) -> None:
+    world.admin.patch_config("FileSettings", MaxFileSize=1000)
+    try:
+        resp = upload(world.admin, b"A" * 4000)
+        assert resp.status_code == 413
+        assert error_id(resp) == "api.context.request_body_too_large.app_error"
+    finally:
+        world.admin.patch_config("FileSettings", MaxFileSize=104857600)
