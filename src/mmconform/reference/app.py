@@ -4,6 +4,11 @@ Routes use the `mmid` convertor (`[A-Za-z0-9]+`, like gorilla's `{file_id:[A-Za-
 non-alphanumeric id misses the route and gets the router's 404 (`api.context.404.app_error`,
 `Handle404`: JSON under /api/, an HTML page elsewhere); a wrong-length alphanumeric id reaches the
 handler and gets 400 `api.context.invalid_url_param.app_error`.
+
+Looked up: `Handle404` (app/server.go, web/handlers.go) builds `api.context.404.app_error` and
+renders it through `RenderWebAppError`, which answers JSON for `/api/` paths. A known path with the
+wrong method is gorilla's 405; Starlette's 405 (text body, `Allow` header) stands in for it
+(uncertain: the body of the upstream 405 was not read).
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@ SaveLicense order: signature (400 invalid) → registered users vs `features.use
 unique_users) → expiry (400 expired); `starts_at` is not checked. Success is 200 with the full
 License JSON plus a newline (`json.NewEncoder`). DELETE is 200 `{"status":"OK"}` even with no
 licence loaded; the restricted-admin rule applies to both.
+
+Looked up: `getClientLicense` (api4/license.go) answers a missing `format` with 400
+`api.license.client.old_format.app_error` in current code (501 in older servers) and any value
+other than `old` with `SetInvalidParam("format")`; readers without `read_license_information` get
+the sanitised map. Licence JSON fields follow `model/license.go` (`Features.SetDefaults`).
 """
 
 from __future__ import annotations

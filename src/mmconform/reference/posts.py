@@ -5,6 +5,9 @@ read public-channel posts unless compliance is on; a post with no channel falls 
 system-level check, hence 403 for a random id), then `include_deleted` needs `manage_system`,
 then `GetFileInfosForPostWithMigration` (no infos → look the post up → 404 if missing/deleted),
 ETag `model.GetEtagForFileInfos` = `Etag(post_id, max update_at)` and 304 on If-None-Match.
+
+Looked up: `model.Etag(parts...)` (model/utils.go) is `CurrentVersion` followed by ".<part>" for
+each part, so a post's ETag reads `11.5.0.<post_id>.<max update_at>` and an empty list `11.5.0`.
 """
 
 from __future__ import annotations

@@ -6,6 +6,14 @@ before the password) as 401 `api.user.login.inactive.app_error`. Deactivation re
 session of the user (they stay invalid after reactivation).
 Guest demotion needs a licence and `GuestAccountsSettings.Enable` (501 each, checked first);
 promotion does not (newest `promoteGuestToUser`).
+
+Looked up in mattermost/mattermost `api4/user.go`: `demoteUserToGuest` checks the licence (501
+`api.team.demote_user_to_guest.license.error`), then `GuestAccountsSettings.Enable` (501
+`api.team.demote_user_to_guest.disabled.error`), then `demote_to_guest`; `promoteGuestToUser`
+answers 501 `api.user.promote_guest_to_user.no_guest.app_error` for a non-guest. Login masking
+(`api.user.login.invalid_credentials_email_username`, 401) and `checkUserNotDisabled` (401
+`api.user.login.inactive.app_error`, before the password check) come from `app/login.go` /
+`api4/user.go login`. Passwords are PBKDF2 here (bcrypt upstream); nothing observable depends on it.
 """
 
 from __future__ import annotations
