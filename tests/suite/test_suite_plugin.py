@@ -86,3 +86,44 @@ def test_unavailable_actors_and_forbidden_changes_are_not_applicable(
     # Unlicensed: removing "the licence" changes nothing, so the rows run without permission.
     assert reasons["test_permission[RemoveLicenseFile[system_admin-none-installed]-200]"] == ""
     assert reasons["test_permission[RemoveLicenseFile[uploader-none-installed]-403]"] == ""
+
+
+def test_rows_follow_the_version_the_target_is_judged_by(
+    ref_server: RunningServer, tmp_path: Path
+) -> None:
+    """Judged as 9.10 the newer reference server breaks the old rule and the new row is N/A."""
+    run_dir = tmp_path / "run"
+    out = pytest_in(
+        conformance_dir(),
+        str(conformance_dir() / "test_permissions.py"),
+        "--import-mode=importlib",
+        "--mm-url",
+        ref_server.url,
+        "--mm-reports",
+        str(run_dir),
+        "--junitxml",
+        str(run_dir / "junit.xml"),
+        "-q",
+        "--mm-server-version",
+        "9.10.0",
+        "-k",
+        "GetFileInfo and team_member_not_in_channel-public-attached",
+        env={
+            "MMCONFORM_LOGIN": ref_server.admin_login,
+            "MMCONFORM_PASSWORD": ref_server.admin_password,
+        },
+    )
+    assert "rc=1" in out and "1 failed, 1 skipped" in out, out[-3000:]
+    assert "GetFileInfo[team_member_not_in_channel-public-attached]-403 [FILES-READ-006]" in out
+    reasons = {
+        case.get("name", ""): (
+            case.find("skipped").get("message", "")  # type: ignore[union-attr]
+            if case.find("skipped") is not None
+            else ""
+        )
+        for case in ET.parse(run_dir / "junit.xml").iter("testcase")
+    }
+    new_rule = reasons[
+        "test_permission[GetFileInfo[team_member_not_in_channel-public-attached]-200]"
+    ]
+    assert new_rule == "not applicable: server version 9.10.0 is outside >=9.11"
