@@ -68,7 +68,7 @@ def test_mattermostautodriver_full_flow(world: World) -> None:
     assert d.system.remove_license_file() == {"status": "OK"}
     with pytest.raises(ResourceNotFound) as missing:
         d.files.get_file_info(new_id())
-    assert missing.value.error_id == "app.file_info.get.app_error"  # type: ignore[attr-defined]
+    assert missing.value.error_id == "app.file_info.get.app_error"
     member = TypedDriver(_options(world, name, "pw-" + name))
     member.login()
     with pytest.raises(NotEnoughPermissions):

@@ -15,7 +15,10 @@ from mmconform.reference.ids import new_id
 BOUNDARY = "b0undaryXYZ"
 
 
-def multipart(*parts: tuple[str, str | None, bytes]) -> bytes:
+Part = tuple[str, str | None, bytes]
+
+
+def multipart(*parts: Part) -> bytes:
     """(name, filename or None, data) parts in exactly the given order."""
     out = b""
     for name, filename, data in parts:
@@ -74,7 +77,7 @@ def test_happy_simple_mode_and_client_id(world: World) -> None:
 
 def test_happy_client_ids_are_echoed_in_order(world: World) -> None:
     ids = [str(i) for i in range(1, 6)]
-    parts = [("channel_id", None, world.public_id.encode())]
+    parts: list[Part] = [("channel_id", None, world.public_id.encode())]
     parts += [("client_ids", None, i.encode()) for i in ids]
     parts += [("files", f"f{i}.md", b"# x") for i in ids]
     body = world.member.ok(post_multipart(world.member, multipart(*parts)), 201)
@@ -149,20 +152,20 @@ def test_invalid_channel_id_is_400(world: World, who: str) -> None:
 
 
 def test_too_few_client_ids_is_400(world: World) -> None:
-    parts = [("channel_id", None, world.public_id.encode())]
+    parts: list[Part] = [("channel_id", None, world.public_id.encode())]
     parts += [("client_ids", None, b"1"), ("client_ids", None, b"2")]
     parts += [("files", f"f{i}.txt", b"x") for i in range(3)]
     resp = post_multipart(world.member, multipart(*parts))
     assert resp.status_code == 400
     assert error_id(resp) == "api.context.invalid_body_param.app_error"  # streaming mode
-    legacy = [("files", f"f{i}.txt", b"x") for i in range(3)]
+    legacy: list[Part] = [("files", f"f{i}.txt", b"x") for i in range(3)]
     legacy += [("channel_id", None, world.public_id.encode()), ("client_ids", None, b"1")]
     resp = post_multipart(world.member, multipart(*legacy))
     assert error_id(resp) == "api.file.upload_file.incorrect_number_of_client_ids.app_error"
 
 
 def test_too_many_client_ids_is_incorrect_number(world: World) -> None:
-    parts = [("channel_id", None, world.public_id.encode())]
+    parts: list[Part] = [("channel_id", None, world.public_id.encode())]
     parts += [("client_ids", None, b"1"), ("client_ids", None, b"2")]
     parts += [("files", "f.txt", b"x")]
     resp = post_multipart(world.member, multipart(*parts))
