@@ -55,6 +55,7 @@ CONFIGS = (
     "small_max_file_size",
     "small_max_image_resolution",
     "salt_changed",
+    "compliance_on",
 )
 
 # States that name no channel (a bad id, or a request that is not about a channel's object).

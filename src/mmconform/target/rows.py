@@ -36,6 +36,7 @@ _CONFIG_SETTINGS: dict[str, dict[str, Any]] = {
     "attachments_off": {"FileSettings.EnableFileAttachments": False},
     "small_max_file_size": {"FileSettings.MaxFileSize": 1024},
     "small_max_image_resolution": {"FileSettings.MaxImageResolution": 90_000},
+    "compliance_on": {"ComplianceSettings.Enable": True},
 }
 
 
