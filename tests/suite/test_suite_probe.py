@@ -163,3 +163,19 @@ def test_bad_command_lines_are_one_line_exit_2(
     code, err = run_cli(args, capsys)
     assert code == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_personal_access_token_of_an_admin_is_accepted(ref_server: RunningServer) -> None:
+    admin = probe(
+        ref_server.url, login=ref_server.admin_login, password=ref_server.admin_password
+    ).admin
+    target = Target(ref_server.url)
+    target.api(
+        "PUT", "/config/patch", admin, json={"ServiceSettings": {"EnableUserAccessTokens": True}}
+    )
+    body = target.api(
+        "POST", f"/users/{admin.user_id}/tokens", admin, json={"description": "mmconform"}
+    )
+    target.close()
+    result = probe(ref_server.url, token=str(body["token"]))
+    assert result.admin.user_id == admin.user_id and "system_admin" in result.roles.split()
