@@ -96,3 +96,27 @@ def test_non_alphanumeric_id_misses_the_route_and_short_id_is_400(world: World) 
 def test_ping_needs_no_session(world: World) -> None:
     resp = Api(world.server.url).get("/api/v4/system/ping")
     assert resp.status_code == 200 and resp.json()["status"] == "OK"
+
+
+def test_cookie_sessions_need_csrf_on_writes(world: World) -> None:
+    name = world.admin.ok(world.admin.get("/api/v4/users/me"))["username"]
+    resp = httpx.post(
+        f"{world.server.url}/api/v4/users/login",
+        json={"login_id": name, "password": world.server.admin_password},
+        headers={"X-Requested-With": "XMLHttpRequest"},
+    )
+    cookies = {"MMAUTHTOKEN": resp.cookies["MMAUTHTOKEN"]}
+    csrf = resp.cookies["MMCSRF"]
+    url = f"{world.server.url}/api/v4/users/logout"
+    assert httpx.get(f"{world.server.url}/api/v4/users/me", cookies=cookies).status_code == 200
+    forged = httpx.put(f"{world.server.url}/api/v4/config/patch", json={}, cookies=cookies)
+    assert forged.status_code == 401 and error_id(forged) == "api.context.session_expired.app_error"
+    with_token = httpx.put(
+        f"{world.server.url}/api/v4/config/patch",
+        json={},
+        cookies=cookies,
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert with_token.status_code == 200
+    xhr = httpx.post(url, cookies=cookies, headers={"X-Requested-With": "XMLHttpRequest"})
+    assert xhr.status_code == 200

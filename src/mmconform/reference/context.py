@@ -148,18 +148,32 @@ def error_response(err: AppError, request: Request, state: State) -> Response:
     return Response(render_html_page(err), err.status, headers=headers, media_type="text/html")
 
 
-def _token_from(request: Request) -> tuple[str, bool]:
-    """(token, from_query) in upstream order: cookie, Authorization Bearer/Token, query."""
+def _token_from(request: Request) -> tuple[str, str]:
+    """(token, where) in upstream order: cookie, Authorization Bearer/Token, query string."""
     cookie = request.cookies.get("MMAUTHTOKEN")
     if cookie:
-        return cookie, False
+        return cookie, "cookie"
     auth = request.headers.get("authorization", "")
     if len(auth) > 6 and auth[:6].upper() == "BEARER":
-        return auth[7:], False
+        return auth[7:], "header"
     if len(auth) > 5 and auth[:5].lower() == "token":
-        return auth[6:], False
+        return auth[6:], "header"
     query = request.query_params.get("access_token", "")
-    return query, bool(query)
+    return query, "query" if query else ""
+
+
+def csrf_passes(state: State, request: Request, token: str) -> bool:
+    """`checkCSRFToken`: cookie-authenticated non-GET requests need `X-CSRF-Token` equal to the
+    session's CSRF value (the `MMCSRF` cookie), or `X-Requested-With: XMLHttpRequest` while
+    `ExperimentalStrictCSRFEnforcement` is off (its default, the only mode modelled here).
+    """
+    if request.method == "GET":
+        return True
+    if request.headers.get("x-requested-with") == "XMLHttpRequest":
+        return True
+    row = state.store.one("SELECT id FROM sessions WHERE token = ?", token)
+    given = request.headers.get("x-csrf-token", "")
+    return row is not None and bool(given) and given == row["id"]
 
 
 def resolve_session(state: State, token: str) -> Session | None:
@@ -202,13 +216,15 @@ def endpoint(handler: Handler, *, session: bool = True) -> Callable[[Request], A
     async def run(request: Request) -> Response:
         state: State = request.app.state.mm
         try:
-            token, from_query = _token_from(request)
+            token, where = _token_from(request)
             caller = resolve_session(state, token)
             if token and caller is None and session:
                 raise session_expired("token=<redacted>")
+            if caller is not None and where == "cookie" and not csrf_passes(state, request, token):
+                raise session_expired("Appears to be a CSRF attempt")
             if session and caller is None:
                 raise session_expired("UserRequired")
-            if from_query and caller is not None:
+            if where == "query" and caller is not None:
                 raise AppError("api.context.token_provided.app_error", 401)
             return await handler(Ctx(request, state, caller))
         except AppError as err:

@@ -122,12 +122,14 @@ async def create_user(ctx: Ctx) -> Response:
     return json_response(user_json(create_user_row(ctx.state, body, roles)), 201)
 
 
-def new_session(state: State, user_id: str) -> str:
+def new_session(state: State, user_id: str) -> tuple[str, str]:
+    """(token, csrf): the session row's id doubles as its CSRF value (the `MMCSRF` cookie)."""
     token = new_id()
+    csrf = new_id()
     state.store.insert(
-        "sessions", {"token": token, "id": new_id(), "user_id": user_id, "create_at": now_ms()}
+        "sessions", {"token": token, "id": csrf, "user_id": user_id, "create_at": now_ms()}
     )
-    return token
+    return token, csrf
 
 
 def revoke_sessions(state: State, user_id: str) -> None:
@@ -152,11 +154,14 @@ async def login(ctx: Ctx) -> Response:
         raise AppError("api.user.login.inactive.app_error", 401)
     if not check_password(str(user["password_hash"]), password):
         raise masked
-    token = new_session(ctx.state, str(user["id"]))
-    headers = {"Token": token}
+    token, csrf = new_session(ctx.state, str(user["id"]))
+    resp = json_response(user_json(user), 200, {"Token": token})
     if ctx.request.headers.get("x-requested-with") == "XMLHttpRequest":
-        headers["Set-Cookie"] = f"MMAUTHTOKEN={token}; Path=/; HttpOnly; SameSite=Lax"
-    return json_response(user_json(user), 200, headers)
+        # AttachSessionCookies: only browser-style (XHR) logins get cookies.
+        resp.set_cookie("MMAUTHTOKEN", token, path="/", httponly=True)
+        resp.set_cookie("MMUSERID", str(user["id"]), path="/")
+        resp.set_cookie("MMCSRF", csrf, path="/")
+    return resp
 
 
 async def logout(ctx: Ctx) -> Response:
