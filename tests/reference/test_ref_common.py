@@ -120,3 +120,11 @@ def test_cookie_sessions_need_csrf_on_writes(world: World) -> None:
     assert with_token.status_code == 200
     xhr = httpx.post(url, cookies=cookies, headers={"X-Requested-With": "XMLHttpRequest"})
     assert xhr.status_code == 200
+
+
+def test_head_only_where_upstream_routes_allow_it(world: World) -> None:
+    assert world.admin.head("/api/v4/users/me").status_code == 405
+    assert Api(world.server.url).head("/api/v4/system/ping").status_code == 405
+    file_id = world.member.upload_id(world.public_id)
+    assert world.member.head(f"/api/v4/files/{file_id}/info").status_code == 405
+    assert world.member.head(f"/api/v4/files/{file_id}").status_code == 200

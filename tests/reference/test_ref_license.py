@@ -159,3 +159,9 @@ def test_licence_body_over_max_file_size_is_413(world: World) -> None:
         assert error_id(resp) == "api.context.request_body_too_large.app_error"
     finally:
         world.admin.patch_config("FileSettings", MaxFileSize=104857600)
+
+
+def test_running_server_mints_licences_it_accepts(world: World) -> None:
+    resp = upload(world.admin, world.server.mint_license(users=50, days=10))
+    assert resp.status_code == 200 and resp.json()["features"]["users"] == 50
+    world.admin.ok(world.admin.delete("/api/v4/license"))

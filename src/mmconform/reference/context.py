@@ -210,11 +210,19 @@ def _access_token_user(state: State, token: str) -> dict[str, Any] | None:
 Handler = Callable[[Ctx], Awaitable[Response]]
 
 
-def endpoint(handler: Handler, *, session: bool = True) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a handler like `api.APISessionRequired` / `api.APIHandler`."""
+def endpoint(
+    handler: Handler, *, session: bool = True, head: bool = False
+) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler like `api.APISessionRequired` / `api.APIHandler`.
+
+    Starlette answers HEAD on every GET route; gorilla's `Methods("GET")` does not, so HEAD is a
+    405 unless the upstream route lists it (`head=True`).
+    """
 
     async def run(request: Request) -> Response:
         state: State = request.app.state.mm
+        if request.method == "HEAD" and not head:
+            return Response(b"", 405, headers={"Allow": "GET"})
         try:
             token, where = _token_from(request)
             caller = resolve_session(state, token)

@@ -225,12 +225,12 @@ async def get_public_file(ctx: Ctx) -> Response:
 
 
 ROUTES = [
-    Route("/api/v4/files/{file_id:mmid}", endpoint(get_file), methods=["GET", "HEAD"]),
+    Route("/api/v4/files/{file_id:mmid}", endpoint(get_file, head=True), methods=["GET", "HEAD"]),
     Route("/api/v4/files/{file_id:mmid}/info", endpoint(get_file_info), methods=["GET"]),
     Route("/api/v4/files/{file_id:mmid}/link", endpoint(get_file_link), methods=["GET"]),
     Route(
         "/files/{file_id:mmid}/public",
-        endpoint(get_public_file, session=False),
+        endpoint(get_public_file, session=False, head=True),
         methods=["GET", "HEAD"],
     ),
 ]

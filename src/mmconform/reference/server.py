@@ -21,7 +21,7 @@ import httpx
 import uvicorn
 
 from mmconform.reference.app import admin_password_for, create_app
-from mmconform.reference.licensing import PRIVATE_KEY_NAME
+from mmconform.reference.licensing import DAY_MS, PRIVATE_KEY_NAME, mint_license
 from mmconform.reference.settings import Settings
 
 
@@ -34,6 +34,19 @@ class RunningServer:
     admin_login: str
     admin_password: str
     signing_key_path: Path | None
+
+    def mint_license(self, *, users: int = 1000, days: int = 365, is_trial: bool = False) -> str:
+        """A licence this server accepts (needs the data dir's own signing key)."""
+        if self.signing_key_path is None:
+            raise ValueError("server uses an external licence key; mint with its private key")
+        now = int(time.time() * 1000)
+        return mint_license(
+            self.signing_key_path.read_bytes(),
+            users=users,
+            starts_at_ms=now,
+            expires_at_ms=now + days * DAY_MS,
+            is_trial=is_trial,
+        )
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
