@@ -66,7 +66,9 @@ class ApiError(Exception):
 
 
 def error_id_of(response: httpx.Response) -> str:
-    """The AppError `id` of a response, or '' when the body is not an AppError."""
+    """The AppError `id` of an error response, or '' (a success body's `id` is no error id)."""
+    if response.status_code < 400:
+        return ""
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
