@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mmconform.target.client import Actor, Target
+import httpx
+
+from mmconform.target.client import API, Actor, Target
 from mmconform.target.ledger import Ledger
 
 SANITISED = "********************************"
@@ -56,7 +58,23 @@ def apply_settings(
         made.append((ledger.config_change(setting, old), setting, old))
     if changes:
         target.api("PUT", "/config/patch", admin, json=nested_patch(changes))
+        _await_settings(target, admin, changes)
     return made
+
+
+def _await_settings(target: Target, admin: Actor, wanted: dict[str, Any]) -> None:
+    """On a cluster the node answering the next request may not have the new config yet."""
+
+    def read() -> httpx.Response:
+        return target.request("GET", API + "/config", actor=admin)
+
+    def done(response: httpx.Response) -> bool:
+        try:
+            return response.status_code == 200 and not differences(response.json(), wanted)
+        except ValueError:
+            return False
+
+    target.eventually(read, done)
 
 
 def restore_settings(
@@ -65,5 +83,6 @@ def restore_settings(
     if not made:
         return
     target.api("PUT", "/config/patch", admin, json=nested_patch({s: old for _, s, old in made}))
+    _await_settings(target, admin, {s: old for _, s, old in made if old != SANITISED})
     for key, _, _ in made:
         ledger.config_restored(key)
