@@ -105,6 +105,8 @@ SHAPES: dict[str, Shape] = {
             "too_large",
             "client_ids",
             "too_large_image",
+            "chunked",
+            "chunked_too_large",
         ),
     ),
     "UploadLicenseFile": Shape(

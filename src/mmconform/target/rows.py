@@ -177,10 +177,24 @@ class RowRunner:
         else:
             channel_id = self.world.channels[row.channel]
         name = f"{self.world.prefix}-up-{self.rng.randrange(10**8):08d}.txt"
-        size = 4096 if row.state == "too_large" else 256
+        size = 4096 if row.state in ("too_large", "chunked_too_large") else 256
         content = self.rng.randbytes(size // 2).hex().encode()
         if row.state == "too_large_image":  # 400 x 400 = 160000 pixels > 90000
             name, content = name.replace(".txt", ".png"), png(400, 400)
+        if row.state in ("chunked", "chunked_too_large"):
+            # An iterator makes httpx send Transfer-Encoding: chunked, no Content-Length.
+            return Request(
+                "POST",
+                f"{API}/files",
+                {
+                    "params": {"channel_id": channel_id, "filename": name},
+                    "content": iter([content[: len(content) // 2], content[len(content) // 2 :]]),
+                    "headers": {"Content-Type": "text/plain"},
+                },
+                sent_name=name,
+                sent_size=len(content),
+                curl_extra="-H 'Transfer-Encoding: chunked' --data-binary @FILE",
+            )
         if row.state in ("raw_body", "empty_body"):
             body = b"" if row.state == "empty_body" else content
             return Request(
