@@ -89,3 +89,10 @@ def test_concurrent_uploads_are_isolated(world: World) -> None:
     for file_id, data in results:
         got = world.member.get(f"/api/v4/files/{file_id}").content
         assert hashlib.sha256(got).digest() == hashlib.sha256(data).digest()
+
+
+def test_bookmark_files_use_the_bookmark_layout(world: World) -> None:
+    body = world.member.ok(world.member.upload(world.public_id, "bm.png", bookmark="true"), 201)
+    file_id = body["file_infos"][0]["id"]
+    rel = next(p for p in stored_paths(world) if f"/{file_id}/" in p)
+    assert rel == f"bookmark/teams/noteam/channels/{world.public_id}/{file_id}/bm.png"
