@@ -7,6 +7,7 @@ all, only a shell variable naming the actor.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import shlex
 import time
@@ -102,8 +103,17 @@ class Target:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.secrets = secrets or Secrets()
+        # No cookie jar: Mattermost's login sets MMAUTHTOKEN, and a remembered cookie would
+        # silently authenticate the next actor's request (anonymous rows included).
+        no_cookies = http.cookiejar.CookieJar(
+            policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+        )
         self._client = httpx.Client(
-            base_url=self.base_url, timeout=timeout, transport=transport, follow_redirects=False
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=False,
+            cookies=no_cookies,
         )
 
     def close(self) -> None:
