@@ -84,6 +84,11 @@ def _post_infos_without_session(method: str, path: str, authed: bool, a: Answer)
         a.set_header("Content-Type", "application/json")
 
 
+def _public_link_serves_other_bytes(method: str, path: str, authed: bool, a: Answer) -> None:
+    if method == "GET" and re.fullmatch(r"/files/\w+/public", path) and a.status == 200:
+        a.body = b"not the uploaded file"
+
+
 FAULTS: dict[str, Fault] = {
     "CONTRACT-INFO-001": _info_leaks_path,
     "CONTRACT-ERROR-001": _post_errors_with_charset,
@@ -91,6 +96,7 @@ FAULTS: dict[str, Fault] = {
     "CONTRACT-FILEHDR-001": _files_always_inline,
     "CONTRACT-SERVER-001": _link_crashes,
     "CONTRACT-REFUSED-001": _post_infos_without_session,
+    "CONTRACT-STATE-001": _public_link_serves_other_bytes,
 }
 
 

@@ -26,6 +26,7 @@ from mmconform.spec.loader import load_fragments
 
 # Replaced by the real target before the first call; a literal origin keeps schemathesis happy.
 PLACEHOLDER_URL = "http://127.0.0.1:9"
+STATEFUL_CHECKS = ("use_after_free", "ensure_resource_availability")
 _FILTERED = re.compile(r"Authorization: \[Filtered\]")
 
 
@@ -107,13 +108,17 @@ class FuzzContext:
     def excluded(self, case: Any) -> list[Any]:
         """The built-in check functions profiles.yaml switches off for the case's operation."""
         op_id = str((case.operation.definition.raw or {}).get("operationId", ""))
-        if op_id not in self._excluded:
+        stateful = case.meta is not None and case_phase(case) == "stateful"
+        key = f"{op_id}:{stateful}"
+        if key not in self._excluded:
             from schemathesis.checks import CHECKS
 
             known = _registered(CHECKS)
             names = [n for n in self.data.excluded_checks(op_id) if n in known]
-            self._excluded[op_id] = list(CHECKS.get_by_names(names))
-        return self._excluded[op_id]
+            if stateful:  # what the stateless tests switch off as "stateful only"
+                names = [n for n in names if n not in STATEFUL_CHECKS]
+            self._excluded[key] = list(CHECKS.get_by_names(names))
+        return self._excluded[key]
 
     def wanted(self, case: Any, phases: Iterable[str] | None = None) -> bool:
         """Cases of a phase left out (by the profile, or `phases`) are generated but not sent."""

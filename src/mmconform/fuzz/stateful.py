@@ -1,5 +1,10 @@
 """Stateful scenarios: upload → info → get → link over the spec's links, then attach → read.
 
+Failures are collected, not raised inside the machine: replaying a scenario against a live
+server is not deterministic (ids and attachments change), so Hypothesis' shrink-and-replay would
+turn a real finding into FlakyStrategyDefinition. `run_scenarios` raises the collected failures
+(one per distinct first line) once every scenario has run.
+
 The OpenAPI links of UploadFile drive schemathesis' state machine (upload, then GetFileInfo,
 GetFile and GetFileLink on the returned id). Creating a post is not one of our operations, so it
 is a hand-written rule on the same machine: it attaches an uploaded file to a new post (recorded
@@ -10,7 +15,8 @@ machine's, goes through the same checks as the stateless tests.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import hypothesis
@@ -29,6 +35,8 @@ def build_machine(schema: Any, fuzz: FuzzContext) -> type[Any]:
     base: Any = schema.as_state_machine()
 
     class FilesScenario(base):  # type: ignore[misc]
+        failures: ClassVar[list[str]] = []
+
         def setup(self) -> None:
             super().setup()
             self.uploaded: list[tuple[str, str]] = []  # (file_id, channel_id)
@@ -47,17 +55,32 @@ def build_machine(schema: Any, fuzz: FuzzContext) -> type[Any]:
         def validate_response(
             self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
         ) -> None:
-            fuzz.validate(case, response, recorder=getattr(self, "recorder", None), **kwargs)
+            try:
+                fuzz.validate(case, response, recorder=getattr(self, "recorder", None), **kwargs)
+            except FuzzFailure as exc:
+                self.failures.append(str(exc))
 
         @precondition(lambda self: bool(self.uploaded))
         @rule(data=st.data())
         def attach_and_read(self, data: Any) -> None:
-            file_id, channel_id = data.draw(st.sampled_from(self.uploaded), label="file")
+            self._attach_and_read(data.draw(st.sampled_from(self.uploaded), label="file"))
+
+        def teardown(self) -> None:
+            # Short scenarios may never pick the rule; every scenario that uploaded ends with it.
+            if self.uploaded:
+                self._attach_and_read(self.uploaded[0])
+            super().teardown()
+
+        def _attach_and_read(self, uploaded: tuple[str, str]) -> None:
+            file_id, channel_id = uploaded
+            self.uploaded.remove(uploaded)
             post_id = attach(fuzz, file_id, channel_id)
             if post_id is None:
                 return
-            self.uploaded.remove((file_id, channel_id))
-            read_back(fuzz, schema, file_id, post_id)
+            try:
+                read_back(fuzz, schema, file_id, post_id)
+            except FuzzFailure as exc:
+                self.failures.append(str(exc))
 
     return FilesScenario
 
@@ -88,13 +111,15 @@ def read_back(fuzz: FuzzContext, schema: Any, file_id: str, post_id: str) -> Non
     """GetFileInfosForPost lists the file; its public link serves GetFile's bytes."""
     infos = _send(fuzz, schema, "/api/v4/posts/{post_id}/files/info", "GET", post_id=post_id)
     ids = [i.get("id") for i in infos.json()] if infos.status_code == 200 else []
-    _expect(file_id in ids, f"GetFileInfosForPost({post_id}) lists {ids}, not {file_id}")
+    _expect(file_id in ids, f"GetFileInfosForPost({post_id}) lists {ids}, not {file_id}", infos)
     content = _send(fuzz, schema, "/api/v4/files/{file_id}", "GET", file_id=file_id)
-    _expect(content.status_code == 200, f"GetFile({file_id}) answered {content.status_code}")
+    _expect(
+        content.status_code == 200, f"GetFile({file_id}) answered {content.status_code}", content
+    )
     link = _send(fuzz, schema, "/api/v4/files/{file_id}/link", "GET", file_id=file_id)
     if link.status_code == 403:
         return  # public links are off on this target; GetFileLink's 403 was checked above
-    _expect(link.status_code == 200, f"GetFileLink({file_id}) answered {link.status_code}")
+    _expect(link.status_code == 200, f"GetFileLink({file_id}) answered {link.status_code}", link)
     url = urlsplit(str(link.json()["link"]))
     h = dict(p.split("=", 1) for p in url.query.split("&") if "=" in p).get("h", "")
     public = _send(fuzz, schema, "/files/{file_id}/public", "GET", file_id=file_id, h=h)
@@ -102,10 +127,30 @@ def read_back(fuzz: FuzzContext, schema: Any, file_id: str, post_id: str) -> Non
         public.status_code == 200 and public.content == content.content,
         f"public link of {file_id} answered {public.status_code} with "
         f"{len(public.content)} bytes, GetFile sent {len(content.content)}",
+        public,
     )
 
 
-def _send(fuzz: FuzzContext, schema: Any, path: str, method: str, **params: str) -> Any:
+@dataclass(frozen=True)
+class _Answer:
+    """A response and the redacted curl line that reproduces it."""
+
+    response: Any
+    repro: str
+
+    @property
+    def status_code(self) -> int:
+        return int(self.response.status_code)
+
+    @property
+    def content(self) -> bytes:
+        return bytes(self.response.content or b"")
+
+    def json(self) -> Any:
+        return self.response.json()
+
+
+def _send(fuzz: FuzzContext, schema: Any, path: str, method: str, **params: str) -> _Answer:
     operation = schema[path][method]
     path_names = [p for p in ("file_id", "post_id") if "{" + p + "}" in path]
     case = operation.Case(
@@ -116,17 +161,20 @@ def _send(fuzz: FuzzContext, schema: Any, path: str, method: str, **params: str)
     response = case.call(base_url=fuzz.base_url)
     fuzz.trace(case, str(response.status_code))
     fuzz.validate(case, response)
-    return response
+    return _Answer(response, fuzz.report(case.as_curl_command()))
 
 
-def _expect(ok: bool, message: str) -> None:
+def _expect(ok: bool, message: str, answer: _Answer) -> None:
     if not ok:
-        raise FuzzFailure(f"[{REQ_STATE}] {message}")
+        raise FuzzFailure(f"[{REQ_STATE}] {message}\n\nReproduce with:\n\n    {answer.repro}")
 
 
 def run_scenarios(machine: type[Any], seed: int, scenarios: int, steps: int) -> None:
-    """Run the machine with the run's seed; settings inherit schemathesis' state-machine
-    defaults (replacing them re-enables slow shrinking, schemathesis-notes §5)."""
+    """Run the machine with the run's seed, then raise what it collected.
+
+    Settings inherit schemathesis' state-machine defaults (replacing them re-enables slow
+    shrinking, schemathesis-notes §5).
+    """
     hypothesis.seed(derived_seed(seed, "stateful"))(machine)
     settings = hypothesis.settings(
         machine.TestCase.settings,
@@ -135,4 +183,18 @@ def run_scenarios(machine: type[Any], seed: int, scenarios: int, steps: int) -> 
         database=None,
         deadline=None,
     )
+    machine.failures.clear()
     machine.run(settings=settings)
+    distinct = {_failure_key(text): text for text in machine.failures}
+    if distinct:
+        raise FuzzFailure(
+            f"{len(distinct)} distinct stateful failure(s)\n\n" + "\n\n".join(distinct.values())
+        )
+
+
+def _failure_key(text: str) -> str:
+    """What makes two failures the same: their titles (`- ST...`, `[REQ]`) and the request line."""
+    lines = text.splitlines()
+    titles = [ln.strip() for ln in lines if ln.startswith(("- ", "["))]
+    curl = next((ln.strip() for ln in lines if ln.strip().startswith("curl ")), "")
+    return "|".join(titles) + "|" + " ".join(curl.split()[:4])
