@@ -72,7 +72,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def fuzz(mm_session: Session, request: pytest.FixtureRequest) -> FuzzContext:
     profile = str(request.config.getoption("mm_profile", default="ci"))
-    prepare(FUZZ, mm_session, profile, (POSITIVE, NEGATIVE, REFUSED))
+    seed = int(_run_option(request.config, "mm_seed") or 0)
+    prepare(FUZZ, mm_session, profile, seed, (POSITIVE, NEGATIVE, REFUSED))
     return FUZZ
 
 
@@ -110,7 +111,7 @@ def _send(fuzz: FuzzContext, case: Any, **kwargs: Any) -> Any:
     try:
         return fuzz.call_and_check(case, **kwargs)
     except FuzzFailure as exc:
-        pytest.fail(str(exc), pytrace=False)
+        pytest.fail(f"{exc}\n{fuzz.replay_hint()}", pytrace=False)
 
 
 @pytest.mark.requirement(*MM_REQUIREMENTS)
@@ -136,7 +137,7 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
             as_refused.report(
                 f"[CONTRACT-REFUSED-001] {as_refused.identity.name} got {response.status_code} "
                 f"from {case.method} {case.formatted_path}; it must be refused\n"
-                f"Reproduce with: {case.as_curl_command()}"
+                f"Reproduce with: {case.as_curl_command()}\n{as_refused.replay_hint()}"
             ),
             pytrace=False,
         )
@@ -145,4 +146,4 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
             case, response, extra_excluded=("ignored_auth",), base_url=as_refused.base_url
         )
     except FuzzFailure as exc:
-        pytest.fail(str(exc), pytrace=False)
+        pytest.fail(f"{exc}\n{as_refused.replay_hint()}", pytrace=False)

@@ -31,18 +31,18 @@ STATEFUL = build_schema(modes=["positive"], fuzz=FUZZ, phases=["stateful"])
 )
 def test_fuzz_stateful(mm_session: Session, request: pytest.FixtureRequest) -> None:
     profile_name = str(request.config.getoption("mm_profile", default="ci"))
-    prepare(FUZZ, mm_session, profile_name, (STATEFUL,))
+    seed = _run_seed(request.config)
+    prepare(FUZZ, mm_session, profile_name, seed, (STATEFUL,))
     uploader = FUZZ.actor("uploader")
     if uploader is None:
         pytest.skip("not applicable: the target cannot provide the uploader")
     FUZZ.identity.actor = uploader
     profile = FUZZ.data.profile(profile_name)
     machine: Any = build_machine(STATEFUL, FUZZ)
-    seed = int(_run_seed(request.config))
     try:
         run_scenarios(machine, seed, profile.stateful_scenarios, profile.stateful_steps)
     except FuzzFailure as exc:
-        pytest.fail(str(exc), pytrace=False)
+        pytest.fail(f"{exc}\n{FUZZ.replay_hint()}", pytrace=False)
 
 
 def _run_seed(config: pytest.Config) -> int:

@@ -99,6 +99,7 @@ class FuzzContext:
     profile: Profile | None = None
     redact: Callable[[str], str] = field(default=str)
     world: Any = None
+    seed: int = 0
     _excluded: dict[str, list[Any]] = field(default_factory=dict, repr=False)
 
     def actor(self, name: str) -> Any:
@@ -187,6 +188,14 @@ class FuzzContext:
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(f"{line}\t{case.method}\t{outcome}\n")
 
+    def replay_hint(self) -> str:
+        """How to generate the same cases again (the world's ids differ, the choices do not)."""
+        name = self.profile.name if self.profile is not None else "ci"
+        return (
+            f"Replay: mmconform run --seed {self.seed} --profile {name} "
+            f"(pytest: --mm-seed {self.seed} --mm-profile {name})"
+        )
+
     def report(self, text: str) -> str:
         """The failure text as it may be shown: tokens are gone, curl names a shell variable."""
         var = "MM_TOKEN_" + self.identity.name.upper()
@@ -202,10 +211,13 @@ def _registered(registry: Any) -> set[str]:
     return {getattr(c, "__name__", "") for c in registry.get_all()}
 
 
-def prepare(fuzz: FuzzContext, session: Any, profile_name: str, schemas: Iterable[Any]) -> None:
+def prepare(
+    fuzz: FuzzContext, session: Any, profile_name: str, seed: int, schemas: Iterable[Any]
+) -> None:
     """Aim `fuzz` and `schemas` at the session's target and world (once per process)."""
     from mmconform.fuzz.inputs import pool_from_world
 
+    fuzz.seed = seed
     fuzz.base_url = session.target.base_url
     fuzz.redact = session.target.redact
     fuzz.profile = fuzz.data.profile(profile_name)
