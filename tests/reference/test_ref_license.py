@@ -165,3 +165,36 @@ def test_running_server_mints_licences_it_accepts(world: World) -> None:
     resp = upload(world.admin, world.server.mint_license(users=50, days=10))
     assert resp.status_code == 200 and resp.json()["features"]["users"] == 50
     world.admin.ok(world.admin.delete("/api/v4/license"))
+
+
+def test_mint_never_emits_a_signature_that_validation_would_truncate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ValidateLicense strips trailing NULs, so a signature ending in 0x00 must be re-drawn."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    import mmconform.reference.licensing as licensing
+
+    pair = load_or_create_keypair(tmp_path)
+    real = serialization.load_pem_private_key(pair.private_key_path.read_bytes(), password=None)
+    assert isinstance(real, rsa.RSAPrivateKey)
+    key: rsa.RSAPrivateKey = real
+    calls: list[bytes] = []
+
+    class FirstSignatureEndsInZero:
+        def sign(self, data: bytes, pad: padding.PKCS1v15, algo: hashes.SHA512) -> bytes:
+            calls.append(data)
+            sig = key.sign(data, pad, algo)
+            return sig[:-1] + b"\x00" if len(calls) == 1 else sig
+
+    monkeypatch.setattr(
+        "cryptography.hazmat.primitives.serialization.load_pem_private_key",
+        lambda *a, **k: FirstSignatureEndsInZero(),
+    )
+    monkeypatch.setattr(
+        "cryptography.hazmat.primitives.asymmetric.rsa.RSAPrivateKey", FirstSignatureEndsInZero
+    )
+    text = licensing.mint_license(b"unused", users=1, expires_at_ms=10**13)
+    assert len(calls) == 2 and calls[0] != calls[1]
+    assert validate(text.encode(), pair.public_key_pem)["features"]["users"] == 1

@@ -149,12 +149,17 @@ def mint_license(
         "extra_users": None,
         "signup_jwt": None,
     }
-    plaintext = json.dumps(payload, separators=(",", ":")).encode()
     key = serialization.load_pem_private_key(private_key_pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("licence signing key must be an RSA private key")
-    signature = key.sign(plaintext, padding.PKCS1v15(), hashes.SHA512())
-    return base64.b64encode(plaintext + signature).decode("ascii")
+    while True:
+        plaintext = json.dumps(payload, separators=(",", ":")).encode()
+        signature = key.sign(plaintext, padding.PKCS1v15(), hashes.SHA512())
+        # ValidateLicense strips trailing NUL bytes from the decoded licence, which would eat the
+        # end of a signature ending in 0x00 (1 time in 256); pick another id instead.
+        if signature[-1] != 0:
+            return base64.b64encode(plaintext + signature).decode("ascii")
+        payload["id"] = new_id()
 
 
 def validate(data: bytes, public_key_pem: bytes) -> dict[str, Any]:
