@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -91,6 +92,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--profile", default="ci", choices=("quick", "ci", "full", "certify"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each side, alternated; medians reported"
+    )
     args = parser.parse_args()
     data = load_fuzz_data()
     profile = data.profile(args.profile)
@@ -131,10 +135,10 @@ def main() -> int:
             "--mm-seed",
             str(args.seed),
             "--mm-reports",
-            str(Path(tmp) / "run"),
+            str(Path(tmp) / "run-{i}"),
             "--mm-allow-config-changes",
             "--junitxml",
-            str(Path(tmp) / "junit.xml"),
+            str(Path(tmp) / "junit-{i}.xml"),
             "-o",
             "junit_duration_report=call",
         ]
@@ -163,14 +167,27 @@ def main() -> int:
             "--exclude-checks",
             ",".join(data.excluded_checks("all")),
         ]
-        our_time, our_requests, our_rc = timed(ours, env, counter)
-        our_calls = _call_seconds(Path(tmp) / "junit.xml")
-        plain_time = 0.0
-        plain_requests = 0
-        for mode in ("positive", "negative"):
-            t, n, _ = timed([*plain, "--mode", mode], env, counter)
-            plain_time += t
-            plain_requests += n
+        ours_runs: list[tuple[float, int, int, float]] = []
+        plain_runs: list[tuple[float, int]] = []
+        for i in range(args.repeat):  # alternate, so drift in machine load hits both sides
+            cmd = [arg.replace("{i}", str(i)) for arg in ours]  # a fresh run folder each time
+            t, n, rc = timed(cmd, env, counter)
+            ours_runs.append((t, n, rc, _call_seconds(Path(tmp) / f"junit-{i}.xml")))
+            plain_time, plain_requests = 0.0, 0
+            for mode in ("positive", "negative"):
+                t, n, _ = timed([*plain, "--mode", mode], env, counter)
+                plain_time += t
+                plain_requests += n
+            plain_runs.append((plain_time, plain_requests))
+    our_time = statistics.median(r[0] for r in ours_runs)
+    our_calls = statistics.median(r[3] for r in ours_runs)
+    our_requests, our_rc = ours_runs[-1][1], max(r[2] for r in ours_runs)
+    plain_time = statistics.median(r[0] for r in plain_runs)
+    plain_requests = plain_runs[-1][1]
+    print(
+        f"runs per side: {args.repeat} (medians); ours {[round(r[0], 2) for r in ours_runs]}, "
+        f"plain {[round(r[0], 2) for r in plain_runs]}"
+    )
     print(f"profile {args.profile}, seed {args.seed}, max examples {profile.max_examples}")
     print(f"ours : {our_time:6.2f} s wall, {our_requests} requests (pytest exit {our_rc})")
     print(f"       {our_calls:6.2f} s in the fuzz test bodies (JUnit call times)")

@@ -32,10 +32,9 @@ from mmconform.plugin import Session
 FUZZ = FuzzContext(data=load_fuzz_data())
 POSITIVE = build_schema(modes=["positive"], fuzz=FUZZ)
 NEGATIVE = build_schema(modes=["negative"], fuzz=FUZZ)
-# The public route needs no session: nobody is refused there.
-REFUSED = build_schema(modes=["positive"], fuzz=FUZZ, phases=["fuzzing"]).exclude(
-    path_regex="^/files/"
-)
+# The public route needs no session: nobody is refused there. A clone of POSITIVE (same
+# config, hooks and auth; building a schema costs ~0.3 s); only its fuzzing cases are sent.
+REFUSED = POSITIVE.exclude(path_regex="^/files/")
 MM_REQUIREMENTS = (
     checks.REQ_ERROR_SHAPE,
     checks.REQ_HEADERS,
@@ -73,7 +72,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def fuzz(mm_session: Session, request: pytest.FixtureRequest) -> FuzzContext:
     profile = str(request.config.getoption("mm_profile", default="ci"))
     seed = int(_run_option(request.config, "mm_seed") or 0)
-    prepare(FUZZ, mm_session, profile, seed, (POSITIVE, NEGATIVE, REFUSED))
+    prepare(FUZZ, mm_session, profile, seed, (POSITIVE, NEGATIVE))
     return FUZZ
 
 
@@ -131,6 +130,8 @@ def test_fuzz_negative(case: Any, as_main_identity: FuzzContext) -> None:
 @pytest.mark.requirement(*MM_REQUIREMENTS, "CONTRACT-REFUSED-001")
 @REFUSED.parametrize()
 def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
+    if not as_refused.wanted(case, phases=("fuzzing",)):
+        return
     response = as_refused.send(case)
     if 200 <= response.status_code < 300:  # before the other checks: this is the point
         pytest.fail(
