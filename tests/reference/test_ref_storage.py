@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -73,7 +74,7 @@ def test_failed_upload_leaves_no_row_no_file_no_temp(world: World) -> None:
 
 
 def test_concurrent_uploads_are_isolated(world: World) -> None:
-    payloads = [os.urandom(200_000 + i) for i in range(12)]
+    payloads = [random.Random(i).randbytes(200_000 + i) for i in range(12)]
 
     def one(data: bytes) -> tuple[str, bytes]:
         params = {"channel_id": world.public_id, "filename": "c.bin"}
