@@ -186,6 +186,9 @@ def _prepare_controller(config: pytest.Config) -> None:
 
     result = _probe(config)
     config.stash[_STASH_PROBE] = result
+    # From here on the option is the version the run is judged by, for every plugin that asks.
+    if not config.option.mm_server_version:
+        config.option.mm_server_version = result.version
     if config.option.mm_seed is None:
         config.option.mm_seed = random.SystemRandom().randrange(10**9)
     if config.option.mm_reports is None:

@@ -51,7 +51,7 @@ def test_run_without_arguments_is_conformant_with_one_and_two_workers(
         code = main(["run", "--seed", "11", "--reports", str(reports), "-n", workers])
         out = capsys.readouterr().out
         assert code == 0, out[-3000:]
-        assert "tests:" in out and " 0 failed" in out
+        assert "Tests:" in out and " 0 failed" in out
         found = verdicts(only_run_dir(reports))
         assert len(found) > 300
         bad = {

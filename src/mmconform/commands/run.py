@@ -101,6 +101,12 @@ def register(sub: Any) -> None:
         help="the licence to reinstall afterwards (env MMCONFORM_LICENSE_FILE)",
     )
     p.add_argument(
+        "--sign-key",
+        default=env("MMCONFORM_SIGN_KEY"),
+        help="Ed25519 private key (PEM) to sign the certificate (env MMCONFORM_SIGN_KEY); "
+        "make one with 'mmconform report keygen -o KEY'",
+    )
+    p.add_argument(
         "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="extra pytest arguments after --"
     )
     p.set_defaults(func=handle)
@@ -139,6 +145,10 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError(f"--license-file {args.license_file}: no such file; check the path")
     if args.workers is not None and args.workers < 1:
         raise UsageError("-n/--workers must be 1 or more")
+    if args.sign_key:
+        from mmconform.report.signing import load_private_key
+
+        load_private_key(Path(args.sign_key))  # a bad key fails now, not after the whole run
 
 
 def _remote_plan(args: argparse.Namespace) -> Plan:
@@ -254,8 +264,9 @@ def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Pa
         "-rfE",
         "--no-header",
     ]
-    if args.server_version:
-        cmd += ["--mm-server-version", args.server_version]
+    version = args.server_version or plan.version
+    if version:
+        cmd += ["--mm-server-version", version]
     workers = _int_env("MMCONFORM_WORKERS", args.workers) or 1
     if workers > 1:
         cmd += ["-n", str(workers)]
@@ -270,47 +281,23 @@ def _child_env(plan: Plan) -> dict[str, str]:
     return env
 
 
-def _junit_counts(path: Path) -> tuple[int, int, int]:
-    """(passed, failed, not applicable) from the JUnit file, used if no results.json exists."""
-    import xml.etree.ElementTree as ET
-
-    passed = failed = na = 0
-    for case in ET.parse(path).iter("testcase"):
-        skipped = case.find("skipped")
-        if case.find("failure") is not None or case.find("error") is not None:
-            failed += 1
-        elif skipped is not None:
-            na += 1 if (skipped.get("message") or "").find("not applicable") >= 0 else 0
-        else:
-            passed += 1
-    return passed, failed, na
-
-
-def _verdict(run_dir: Path, url: str, pytest_rc: int) -> int:
+def _verdict(run_dir: Path, url: str, pytest_rc: int, sign_key: Path | None) -> int:
     failed_file = run_dir / "target-failed.txt"
     if failed_file.exists():
         first = failed_file.read_text(encoding="utf-8").splitlines()[:1]
         raise TargetFailed(first[0] if first else "see " + str(failed_file))
     if pytest_rc in (2, 3, 4):
         raise UsageError(f"pytest stopped with exit code {pytest_rc} (see the output above)")
-    try:
-        from mmconform.report import finalize_run
+    from mmconform.report import finalize_run
 
-        summary = finalize_run(run_dir, target_url=url)
-    except (ImportError, UsageError) as exc:
-        junit = run_dir / "junit.xml"
-        if not junit.exists():
-            raise UsageError(f"no results in {run_dir} ({exc})") from None
-        passed, failed, na = _junit_counts(junit)
-        print(f"tests (from junit.xml): {passed} passed, {failed} failed, {na} not applicable")
-        return EXIT_OK if failed == 0 and pytest_rc == 0 else EXIT_FAILED
+    if not (run_dir / "results.json").exists():
+        raise UsageError(
+            f"pytest wrote no results.json in {run_dir} (exit code {pytest_rc}); "
+            "see its output above"
+        )
+    summary = finalize_run(run_dir, target_url=url, sign_key=sign_key)
     for line in summary.lines():
         print(line)
-    tests = summary.tests
-    print(
-        f"tests: {tests.get('passed', 0)} passed, {tests.get('failed', 0)} failed, "
-        f"{tests.get('not_applicable', 0)} not applicable"
-    )
     # The verdict is the results'; a failed SHOULD makes pytest exit 1 without breaking it.
     return EXIT_OK if summary.conformant else EXIT_FAILED
 
@@ -364,6 +351,7 @@ def handle(args: argparse.Namespace) -> int:
         print(f"mmconform: run {run_id} against {plan.url} (version {version})")
         cmd = _pytest_command(args, plan, seed, run_dir)
         rc = _run_child(cmd, _child_env(plan), run_dir)
-        code = _verdict(run_dir, plan.url, rc)
+        sign_key = Path(args.sign_key) if args.sign_key else None
+        code = _verdict(run_dir, plan.url, rc, sign_key)
     print(f"mmconform: reports in {run_dir}")
     return code

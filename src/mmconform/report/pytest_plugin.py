@@ -51,19 +51,10 @@ def main_option(config: pytest.Config, dest: str) -> Any:
 
 
 def detected_version(config: pytest.Config) -> str | None:
-    """The version given on the command line, else the one the main plugin's probe detected."""
+    """The version the run is judged by: given on the command line or set by the main plugin's
+    probe (it writes the detected version into the same option)."""
     given = config.getoption("mm_server_version", default=None)
-    if given:
-        return str(given)
-    try:
-        from mmconform import plugin as main_plugin
-
-        key = getattr(main_plugin, "_STASH_PROBE", None)
-        probe = config.stash.get(key, None) if key is not None else None
-    except (ImportError, TypeError):
-        return None
-    version = getattr(probe, "version", None)
-    return str(version) if version else None
+    return str(given) if given else None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
