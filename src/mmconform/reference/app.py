@@ -29,6 +29,7 @@ from mmconform.reference import (
     files,
     license_api,
     licensing,
+    lookups,
     posts,
     system,
     teams,
@@ -132,6 +133,7 @@ def create_app(settings: Settings) -> Starlette:
         *upload.ROUTES,
         *files.ROUTES,
         *license_api.ROUTES,
+        *lookups.ROUTES,
     ]
     app = Starlette(routes=routes, middleware=[Middleware(CommonHeaders)])
     app.state.mm = state
