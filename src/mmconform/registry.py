@@ -17,23 +17,13 @@ from pathlib import Path
 
 from mmconform.datafile import load_yaml, require_keys, require_mapping
 from mmconform.errors import UsageError
+from mmconform.operations import OPERATION_IDS
 from mmconform.resources import conformance_dir
 from mmconform.versions import VersionRange
 
 ID_PATTERN = re.compile(r"^[A-Z]+(-[A-Z]+)*-\d{3}$")
 LEVELS = ("MUST", "SHOULD", "MAY")
-OPERATIONS = frozenset(
-    {
-        "GetFileInfosForPost",
-        "UploadFile",
-        "GetFile",
-        "GetFileLink",
-        "GetFileInfo",
-        "UploadLicenseFile",
-        "RemoveLicenseFile",
-        "GetFilePublic",
-    }
-)
+OPERATIONS = frozenset(OPERATION_IDS)
 
 _REQUIRED = {"id", "title", "description", "level", "operations", "source"}
 _OPTIONAL = {"versions", "retired"}

@@ -19,6 +19,8 @@ from typing import Any
 
 import schemathesis
 
+from mmconform.operations import OPERATION_IDS as ALL_OPERATIONS
+
 # Requirement IDs, one per check (conformance/requirements-contract.yaml).
 REQ_ERROR_SHAPE = "CONTRACT-ERROR-001"
 REQ_HEADERS = "CONTRACT-HEADERS-001"
@@ -27,19 +29,7 @@ REQ_FILE_HEADERS = "CONTRACT-FILEHDR-001"
 REQ_NO_PATHS = "CONTRACT-INFO-001"
 REQ_STATUS = "CONTRACT-STATUS-001"
 
-OPERATION_IDS = frozenset(
-    {
-        "GetFileInfosForPost",
-        "UploadFile",
-        "GetFile",
-        "GetFileLink",
-        "GetFileInfo",
-        "UploadLicenseFile",
-        "RemoveLicenseFile",
-        "GetFilePublic",
-        "HeadFilePublic",
-    }
-)
+OPERATION_IDS = frozenset(ALL_OPERATIONS)
 # server/platform/shared/web/files.go: media a browser may render in place.
 INLINE_MEDIA = (
     "image/jpeg",

@@ -14,6 +14,7 @@ from typing import Any
 
 from mmconform.datafile import load_yaml, require_keys, require_mapping
 from mmconform.errors import UsageError
+from mmconform.operations import OPERATION_IDS
 from mmconform.resources import conformance_dir
 
 PROFILE_NAMES = ("quick", "ci", "full", "certify")
@@ -42,17 +43,7 @@ BUILTIN_CHECKS = (
     "ignored_auth",
     "object_level_authorization",
 )
-_OPERATIONS = (
-    "GetFileInfosForPost",
-    "UploadFile",
-    "GetFile",
-    "GetFileLink",
-    "GetFileInfo",
-    "UploadLicenseFile",
-    "RemoveLicenseFile",
-    "GetFilePublic",
-    "HeadFilePublic",
-)
+_OPERATIONS = OPERATION_IDS
 _KEYS = {"max_examples", "phases", "refused_actors", "refused_examples", "stateful"}
 
 

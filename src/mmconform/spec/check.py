@@ -13,6 +13,7 @@ from typing import Any
 
 from mmconform.datafile import load_yaml
 from mmconform.errors import UsageError
+from mmconform.operations import OPERATION_IDS
 from mmconform.spec.errata import errata_problems
 from mmconform.spec.loader import (
     assemble,
@@ -23,17 +24,7 @@ from mmconform.spec.loader import (
 )
 
 # The operations this suite is about; `spec check` fails when one goes missing.
-REQUIRED_OPERATIONS = (
-    "GetFileInfosForPost",
-    "UploadFile",
-    "GetFile",
-    "GetFileLink",
-    "GetFileInfo",
-    "UploadLicenseFile",
-    "RemoveLicenseFile",
-    "GetFilePublic",
-    "HeadFilePublic",
-)
+REQUIRED_OPERATIONS = OPERATION_IDS
 PUBLIC_PATH = "/files/{file_id}/public"
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
