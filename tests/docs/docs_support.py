@@ -7,6 +7,7 @@ Other blocks are parsed only, because they need a real server. A runnable block 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -29,6 +30,7 @@ GUIDES = sorted(DOCS.glob("*.md"))
 _FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```[ \t]*$", re.M | re.S)
 _EXPECT = re.compile(r"^#\s*expect-exit:\s*(\d+)\s*$", re.M)
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_COMMAND_START = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*=\S*\s+)*mmconform(\s|$)")
 BLOCK_TIMEOUT = 300
 
 
@@ -84,6 +86,8 @@ def mmconform_argvs(script: str) -> list[list[str]]:
     """
     found = []
     for line in logical_lines(script):
+        if not _COMMAND_START.match(line):
+            continue  # other programs' lines may span several (a python -c "..." script)
         lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|<>()")
         lexer.whitespace_split = True
         try:
@@ -173,10 +177,8 @@ def run_blocks(doc_blocks: list[Block], workdir: Path) -> list[BlockResult]:
                 break
     finally:
         for pgid in groups:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     return results
 
 
