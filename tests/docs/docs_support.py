@@ -55,7 +55,8 @@ class Block:
         return int(found.group(1)) if found else 0
 
     def where(self) -> str:
-        return f"{self.doc.relative_to(ROOT)}:{self.line}"
+        doc = self.doc.relative_to(ROOT) if self.doc.is_relative_to(ROOT) else self.doc
+        return f"{doc}:{self.line}"
 
 
 def blocks(doc: Path) -> list[Block]:
