@@ -5,6 +5,26 @@ Command modules import their room lazily inside the handler so `mmconform --help
 
 from types import ModuleType
 
-from mmconform.commands import cleanup, diff, license, report, run, serve, spec, verify
+from mmconform.commands import (
+    cleanup,
+    diff,
+    license,
+    report,
+    run,
+    selftest,
+    serve,
+    spec,
+    verify,
+)
 
-COMMAND_MODULES: list[ModuleType] = [run, serve, spec, license, cleanup, verify, diff, report]
+COMMAND_MODULES: list[ModuleType] = [
+    run,
+    serve,
+    spec,
+    license,
+    cleanup,
+    verify,
+    diff,
+    report,
+    selftest,
+]

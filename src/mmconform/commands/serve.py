@@ -28,7 +28,32 @@ def register(sub: Any) -> None:
     p.add_argument("--config", type=Path, help="JSON config overrides (Mattermost layout)")
     p.add_argument("--license-public-key", type=Path, help="PEM public key for licences")
     p.add_argument("--server-version", default=None, help="version to report (default 11.5.0)")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch on a seeded fault (repeatable; see --list-faults)",
+    )
+    p.add_argument("--list-faults", action="store_true", help="list the seeded faults and exit")
     p.set_defaults(func=handle)
+
+
+def _faults(names: list[str]) -> frozenset[str]:
+    from mmconform.reference.faults import FaultError, check_names
+
+    try:
+        return check_names(names)
+    except FaultError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _list_faults() -> int:
+    from mmconform.reference.faults import load_catalogue
+
+    for fault in load_catalogue().values():
+        print(f"{fault.name:34} {fault.cls:18} {fault.description}")
+    return 0
 
 
 def _check_paths(args: argparse.Namespace) -> None:
@@ -56,6 +81,9 @@ def handle(args: argparse.Namespace) -> int:
     from mmconform.reference.server import bind_socket, running_server
     from mmconform.reference.settings import DEFAULT_VERSION
 
+    if args.list_faults:
+        return _list_faults()
+    faults = _faults(args.fault)
     _check_paths(args)
     try:
         sock = bind_socket(args.host, args.port)
@@ -71,6 +99,7 @@ def handle(args: argparse.Namespace) -> int:
         "config_file": args.config,
         "license_public_key": args.license_public_key,
         "server_version": args.server_version or DEFAULT_VERSION,
+        "faults": faults,
     }
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -78,6 +107,8 @@ def handle(args: argparse.Namespace) -> int:
     try:
         with running_server(host=args.host, data_dir=args.data_dir, sock=sock, **settings) as srv:
             print(f"mmconform reference server ready at {srv.url}", flush=True)
+            if faults:
+                print(f"seeded faults on: {', '.join(sorted(faults))}", flush=True)
             print(
                 f"admin login '{srv.admin_login}', credentials in "
                 f"{srv.data_dir / 'admin-credentials.json'}",

@@ -94,10 +94,15 @@ def build_state(settings: Settings) -> State:
     tmp_dir.mkdir(exist_ok=True)
     config = Config(data_dir / "config.json", settings.config_file)
     store = Store(data_dir / "mmconform-reference.sqlite3")
+    faults = settings.faults
     authz = Authz(
         store,
-        lambda: bool(config.get("ComplianceSettings", "Enable")),
-        lambda: bool(config.get("ExperimentalSettings", "RestrictSystemAdmin")),
+        (lambda: False)
+        if "compliance-ignored" in faults
+        else (lambda: bool(config.get("ComplianceSettings", "Enable"))),
+        (lambda: False)
+        if "license-restricted-admin-allowed" in faults
+        else (lambda: bool(config.get("ExperimentalSettings", "RestrictSystemAdmin"))),
     )
     if settings.license_public_key is not None:
         public_pem = Path(settings.license_public_key).read_bytes()

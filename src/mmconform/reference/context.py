@@ -142,10 +142,35 @@ def error_response(err: AppError, request: Request, state: State) -> Response:
     headers = {}
     if err.status == 401 and err.error_id == "api.context.session_expired.app_error":
         headers["Set-Cookie"] = "MMAUTHTOKEN=; Path=/; Max-Age=0; HttpOnly"
+    if state.settings.faults:
+        return _faulty_error(err, request, state, headers)
     if request.url.path.startswith("/api/"):
         body = err.to_body(request_id, state.developer())
         return json_response(body, err.status, headers)
     return Response(render_html_page(err), err.status, headers=headers, media_type="text/html")
+
+
+def _faulty_error(
+    err: AppError, request: Request, state: State, headers: dict[str, str]
+) -> Response:
+    """`error_response` with the error-contract faults that are switched on."""
+    request_id = str(request.scope.get("mm_request_id", ""))
+    if err.error_id == "api.context.permissions.app_error":
+        if state.fault("permission-error-wrong-id"):
+            err = AppError("api.context.permission_denied.app_error", 403, detailed=err.detailed)
+        if state.fault("permission-error-as-404") and request.url.path.startswith("/api/v4/files/"):
+            err = AppError("app.file_info.get.app_error", 404, detailed=err.detailed)
+    if not request.url.path.startswith("/api/"):
+        return Response(render_html_page(err), err.status, headers=headers, media_type="text/html")
+    body = err.to_body(request_id, state.developer())
+    if state.fault("error-body-not-apperror"):
+        body = {"error": err.message()}
+    if state.fault("error-status-code-missing"):
+        body.pop("status_code", None)
+    media = "application/json"
+    if state.fault("error-json-charset"):
+        media = "application/json; charset=utf-8"
+    return Response(json_bytes(body), err.status, headers=headers, media_type=media)
 
 
 def _token_from(request: Request) -> tuple[str, str]:
@@ -193,10 +218,18 @@ def resolve_session(state: State, token: str) -> Session | None:
     if is_pat and not state.config.get("ServiceSettings", "EnableUserAccessTokens"):
         return None  # SessionRequired: a PAT session while EnableUserAccessTokens=false
     user = state.store.one("SELECT * FROM users WHERE id = ?", user_id)
-    if user is None or user["delete_at"]:
+    if user is None or (user["delete_at"] and not state.fault("auth-deactivated-user-accepted")):
         state.session_cache.pop(token, None)
         return None
     return Session(token, user)
+
+
+def _any_admin(state: State, token: str) -> Session | None:
+    """Fault `auth-bad-token-...`: an unknown token falls back to the first system admin."""
+    row = state.store.one(
+        "SELECT * FROM users WHERE roles LIKE '%system_admin%' ORDER BY create_at LIMIT 1"
+    )
+    return None if row is None else Session(token, row)
 
 
 def _access_token_user(state: State, token: str) -> dict[str, Any] | None:
@@ -211,12 +244,18 @@ Handler = Callable[[Ctx], Awaitable[Response]]
 
 
 def endpoint(
-    handler: Handler, *, session: bool = True, head: bool = False
+    handler: Handler,
+    *,
+    session: bool = True,
+    head: bool = False,
+    no_token_fault: str = "",
+    bad_token_fault: str = "",
 ) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a handler like `api.APISessionRequired` / `api.APIHandler`.
 
     Starlette answers HEAD on every GET route; gorilla's `Methods("GET")` does not, so HEAD is a
-    405 unless the upstream route lists it (`head=True`).
+    405 unless the upstream route lists it (`head=True`). `no_token_fault` / `bad_token_fault`
+    name the seeded faults that break this one route's session check (see faults.yaml).
     """
 
     async def run(request: Request) -> Response:
@@ -226,6 +265,10 @@ def endpoint(
         try:
             token, where = _token_from(request)
             caller = resolve_session(state, token)
+            if token and caller is None and bad_token_fault and state.fault(bad_token_fault):
+                caller = _any_admin(state, token)
+            if not token and no_token_fault and state.fault(no_token_fault):
+                return await handler(Ctx(request, state, None))
             if token and caller is None and session:
                 raise session_expired("token=<redacted>")
             if caller is not None and where == "cookie" and not csrf_passes(state, request, token):
@@ -240,8 +283,9 @@ def endpoint(
         except ClientDisconnect:
             # Nobody is left to read an answer (Go's handler would just see a read error).
             return Response(status_code=400)
-        except Exception:  # a server bug: answer like Go's recovery (500 AppError), log it
-            traceback.print_exc()
+        except Exception as exc:  # a server bug: answer like Go's recovery (500 AppError), log it
+            if not str(exc).startswith("fault "):  # seeded faults crash on purpose, quietly
+                traceback.print_exc()
             return error_response(AppError("api.context.unknown.app_error", 500), request, state)
 
     return run

@@ -47,9 +47,14 @@ def file_info_json(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def get_live_file(ctx: Ctx, file_id: str) -> dict[str, Any]:
+def get_live_file(
+    ctx: Ctx, file_id: str, deleted_fault: str = "deleted-file-still-served"
+) -> dict[str, Any]:
     """`App.GetFileInfo`: the store filters `DeleteAt = 0`, so deleted and missing are both 404."""
-    row = ctx.state.store.one("SELECT * FROM file_infos WHERE id = ? AND delete_at = 0", file_id)
+    sql = "SELECT * FROM file_infos WHERE id = ?"
+    if not ctx.state.fault(deleted_fault):
+        sql += " AND delete_at = 0"
+    row = ctx.state.store.one(sql, file_id)
     if row is None:
         raise AppError("app.file_info.get.app_error", 404, detailed=f"file_id={file_id}")
     return row
@@ -58,9 +63,19 @@ def get_live_file(ctx: Ctx, file_id: str) -> dict[str, Any]:
 def require_file_read(ctx: Ctx, info: dict[str, Any]) -> None:
     """Uploader, or read permission on the file's channel; bookmark files need the permission."""
     allowed = ctx.state.authz.read_channel(ctx.session, str(info["channel_id"]))
+    if not allowed and ctx.state.fault("guest-reads-public-channel"):
+        allowed = _guest_public_read(ctx, str(info["channel_id"]))
     if info["creator_id"] == BOOKMARK_OWNER:
         if not allowed:
             raise permission_error(ctx.session.user_id, "read_channel_content")
         return
     if info["creator_id"] != ctx.session.user_id and not allowed:
         raise permission_error(ctx.session.user_id, "read_channel_content")
+
+
+def _guest_public_read(ctx: Ctx, channel_id: str) -> bool:
+    """Fault `guest-reads-public-channel`: any team member (team_guest too) reads open channels."""
+    channel = ctx.state.store.one("SELECT team_id, type FROM channels WHERE id = ?", channel_id)
+    if channel is None or channel["type"] != "O":
+        return False
+    return ctx.state.authz.to_team(ctx.session, str(channel["team_id"]), "view_team")

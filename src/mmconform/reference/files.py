@@ -62,16 +62,23 @@ def path_escape(name: str) -> str:
     return quote(name, safe="$&+:=@")
 
 
-def file_headers(info: dict[str, Any], force_download: bool) -> dict[str, str]:
+def file_headers(
+    info: dict[str, Any], force_download: bool, faults: frozenset[str] = frozenset()
+) -> dict[str, str]:
     mime = str(info["mime_type"]) or "application/octet-stream"
-    if mime.lower().startswith(AS_TEXT):
+    active_ok = "html-served-inline" in faults
+    if mime.lower().startswith(AS_TEXT) and not active_ok:
         mime = "text/plain"
+    if "download-flag-ignored" in faults:
+        force_download = False
     inline = not force_download and mime.lower().startswith(INLINE_MEDIA)
+    if "disposition-always-inline" in faults or (active_ok and mime.startswith("text/html")):
+        inline = True
     esc = path_escape(str(info["name"]))
     kind = "inline" if inline else "attachment"
     return {
         "Cache-Control": "private, max-age=86400",
-        "X-Content-Type-Options": "nosniff",
+        "X-Content-Type-Options": "" if "file-nosniff-missing" in faults else "nosniff",
         "Content-Type": mime,
         "Content-Disposition": f"{kind};filename=\"{esc}\"; filename*=UTF-8''{esc}",
         "X-Frame-Options": "DENY",
@@ -146,7 +153,10 @@ def write_file_response(ctx: Ctx, info: dict[str, Any], force_download: bool) ->
         size = path.stat().st_size
     except (OSError, ValueError) as exc:
         raise AppError("api.file.no_file.app_error", 404) from exc
-    headers = file_headers(info, force_download)
+    faults = ctx.state.settings.faults
+    headers = file_headers(info, force_download, faults)
+    if faults and ({"get-file-truncated", "get-file-altered"} & faults):
+        return _damaged_body(path, headers, faults, ctx.request.method == "HEAD")
     mtime = int(info["update_at"]) // 1000
     headers["Last-Modified"] = formatdate(mtime, usegmt=True)
     headers["Accept-Ranges"] = "bytes"
@@ -175,16 +185,47 @@ def write_file_response(ctx: Ctx, info: dict[str, Any], force_download: bool) ->
     return FileBody(path, headers, 0, size - 1, 200, head)
 
 
+def _damaged_body(
+    path: Path, headers: dict[str, str], faults: frozenset[str], head: bool
+) -> Response:
+    """Faults `get-file-truncated` / `get-file-altered`: the whole body, damaged, no ranges."""
+    data = path.read_bytes()
+    if "get-file-truncated" in faults:
+        data = data[:-1]
+    if "get-file-altered" in faults and data:
+        data = bytes([data[0] ^ 0xFF]) + data[1:]
+    headers["Content-Length"] = str(len(data))
+    return Response(b"" if head else data, 200, headers)
+
+
 async def get_file(ctx: Ctx) -> Response:
     info = get_live_file(ctx, ctx.path_id("file_id"))
-    require_file_read(ctx, info)
+    if not ctx.state.fault("bola-get-file"):
+        require_file_read(ctx, info)
     return write_file_response(ctx, info, ctx.query_flag("download"))
+
+
+def _faulty_info(ctx: Ctx, info: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+    """GetFileInfo with the data-integrity and schema faults that are switched on."""
+    if ctx.state.fault("info-wrong-size"):
+        out["size"] = int(out["size"]) + 1
+    if ctx.state.fault("info-leaks-path"):
+        out["path"] = info["path"]
+    if ctx.state.fault("info-missing-field"):
+        out.pop("create_at", None)
+    if ctx.state.fault("info-wrong-type"):
+        out["update_at"] = str(out["update_at"])
+    return out
 
 
 async def get_file_info(ctx: Ctx) -> Response:
     info = get_live_file(ctx, ctx.path_id("file_id"))
-    require_file_read(ctx, info)
-    body = json_bytes(file_info_json(info)) + b"\n"  # json.NewEncoder adds the newline
+    if ctx.has_session and not ctx.state.fault("bola-get-file-info"):
+        require_file_read(ctx, info)
+    out = file_info_json(info)
+    if ctx.state.settings.faults:
+        out = _faulty_info(ctx, info, out)
+    body = json_bytes(out) + b"\n"  # json.NewEncoder adds the newline
     return Response(body, 200, {"Cache-Control": INFO_CACHE_CONTROL}, media_type="application/json")
 
 
@@ -199,34 +240,49 @@ def _public_links_on(ctx: Ctx) -> None:
         raise AppError("api.file.get_public_link.disabled.app_error", 403)
 
 
+def _salt(ctx: Ctx) -> str:
+    if ctx.state.fault("public-salt-ignored"):
+        return ""
+    return str(ctx.state.config.get("FileSettings", "PublicLinkSalt"))
+
+
 async def get_file_link(ctx: Ctx) -> Response:
     file_id = ctx.path_id("file_id")
-    _public_links_on(ctx)
+    if not ctx.state.fault("link-issued-while-disabled"):
+        _public_links_on(ctx)
     info = get_live_file(ctx, file_id)
-    require_file_read(ctx, info)
-    if not info["post_id"] and info["creator_id"] != BOOKMARK_OWNER:
+    if not ctx.state.fault("bola-get-file-link"):
+        require_file_read(ctx, info)
+    unattached = not info["post_id"] and info["creator_id"] != BOOKMARK_OWNER
+    if unattached and not ctx.state.fault("link-for-unattached-file"):
         raise AppError("api.file.get_public_link.no_post.app_error", 400)
-    salt = str(ctx.state.config.get("FileSettings", "PublicLinkSalt"))
-    link = f"{ctx.site_url()}/files/{file_id}/public?h={public_link_hash(file_id, salt)}"
+    link = f"{ctx.site_url()}/files/{file_id}/public?h={public_link_hash(file_id, _salt(ctx))}"
+    if ctx.state.fault("link-wrong-shape"):
+        return json_response({"url": link})
     return json_response({"link": link})
 
 
 async def get_public_file(ctx: Ctx) -> Response:
     file_id = ctx.path_id("file_id")
-    _public_links_on(ctx)
-    info = get_live_file(ctx, file_id)
+    if not ctx.state.fault("public-served-while-disabled"):
+        _public_links_on(ctx)
+    info = get_live_file(ctx, file_id, "public-deleted-file-served")
     given = ctx.request.query_params.get("h", "")
-    salt = str(ctx.state.config.get("FileSettings", "PublicLinkSalt"))
-    if not given or not hmac.compare_digest(
-        given.encode(), public_link_hash(file_id, salt).encode()
-    ):
+    valid = bool(given) and hmac.compare_digest(
+        given.encode(), public_link_hash(file_id, _salt(ctx)).encode()
+    )
+    if not valid and not ctx.state.fault("public-hash-not-checked"):
         raise AppError("api.file.get_file.public_invalid.app_error", 400)
     return write_file_response(ctx, info, False)
 
 
 ROUTES = [
     Route("/api/v4/files/{file_id:mmid}", endpoint(get_file, head=True), methods=["GET", "HEAD"]),
-    Route("/api/v4/files/{file_id:mmid}/info", endpoint(get_file_info), methods=["GET"]),
+    Route(
+        "/api/v4/files/{file_id:mmid}/info",
+        endpoint(get_file_info, no_token_fault="auth-no-token-file-info"),
+        methods=["GET"],
+    ),
     Route("/api/v4/files/{file_id:mmid}/link", endpoint(get_file_link), methods=["GET"]),
     Route(
         "/files/{file_id:mmid}/public",

@@ -42,9 +42,15 @@ def load_active(state: State) -> None:
             state.license = None
 
 
-def _require_manage(ctx: Ctx) -> None:
-    if not ctx.state.authz.to_not_restricted_admin(ctx.session, "manage_license_information"):
-        raise permission_error(ctx.session.user_id, "manage_license_information")
+def _require_manage(ctx: Ctx, any_user_fault: str, role_fault: tuple[str, str]) -> None:
+    if ctx.state.authz.to_not_restricted_admin(ctx.session, "manage_license_information"):
+        return
+    faults = ctx.state.settings.faults
+    if faults and any_user_fault in faults:
+        return
+    if faults and role_fault[0] in faults and role_fault[1] in ctx.session.roles.split():
+        return
+    raise permission_error(ctx.session.user_id, "manage_license_information")
 
 
 async def _license_part(ctx: Ctx) -> bytes:
@@ -120,12 +126,18 @@ async def _license_part(ctx: Ctx) -> bytes:
 
 
 async def add_license(ctx: Ctx) -> Response:
-    _require_manage(ctx)
+    _require_manage(
+        ctx, "license-upload-any-user", ("license-upload-system-manager", "system_manager")
+    )
     data = await _license_part(ctx)
     state = ctx.state
     try:
         lic = licensing.validate(data, state.public_key_pem)
     except licensing.LicenseInvalid as exc:
+        if state.fault("license-invalid-accepted"):
+            # Answers as if installed, but keeps the real state (the server stays usable).
+            fake = licensing.normalise({"id": "invalid", "features": {"users": 1}})
+            return Response(json_bytes(fake) + b"\n", 200, media_type="application/json")
         raise AppError("api.license.add_license.invalid.app_error", 400) from exc
     unsanctioned = licensing.is_trial_license(lic) and not licensing.is_sanctioned_trial(lic)
     if unsanctioned and state.store.get_system(HAD_TRIAL_KEY) == "true":
@@ -133,13 +145,13 @@ async def add_license(ctx: Ctx) -> Response:
     row = state.store.one("SELECT COUNT(*) AS n FROM users WHERE delete_at = 0")
     count = int(row["n"]) if row else 0
     users = int(lic["features"].get("users") or 0) + int(lic.get("extra_users") or 0)
-    if count > users:
+    if count > users and not state.fault("license-user-limit-ignored"):
         raise AppError(
             "api.license.add_license.unique_users.app_error",
             400,
             params={"Users": users, "Count": count},
         )
-    if int(lic["expires_at"]) < now_ms():
+    if int(lic["expires_at"]) < now_ms() and not state.fault("license-expired-accepted"):
         raise AppError("api.license.add_license.expired.app_error", 400)
     text = data.strip().decode("ascii", "replace")
     if len(text) > 10000:
@@ -152,7 +164,13 @@ async def add_license(ctx: Ctx) -> Response:
 
 
 async def remove_license(ctx: Ctx) -> Response:
-    _require_manage(ctx)
+    _require_manage(
+        ctx,
+        "license-remove-any-user",
+        ("license-remove-read-only-admin", "system_read_only_admin"),
+    )
+    if ctx.state.license is None and ctx.state.fault("license-remove-none-404"):
+        raise AppError("api.license.remove_license.not_found.app_error", 404)
     if ctx.state.license is not None:
         ctx.state.store.set_system(ACTIVE_KEY, "")
         ctx.state.license = None

@@ -12,6 +12,7 @@ MaxFileSize + 512 (413 `request_body_too_large`), each file at MaxFileSize (413
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mmconform.reference import filestore
-from mmconform.reference.context import Ctx, endpoint, json_response, now_ms
+from mmconform.reference.context import Ctx, State, endpoint, json_response, now_ms
 from mmconform.reference.errors import (
     AppError,
     invalid_body_param,
@@ -32,6 +33,13 @@ from mmconform.reference.ids import is_valid_id, new_id
 from mmconform.reference.media import IMAGE_TYPES, extension_of, image_size, mime_for
 
 MAX_FORM_VALUE = 10 * 1024
+_ODD_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _mime(state: State, name: str) -> str:
+    if state.fault("upload-mime-wrong"):
+        return "application/octet-stream"
+    return mime_for(name)
 
 
 def _read_request() -> AppError:
@@ -69,11 +77,16 @@ class UploadJob:
             return
         if not is_valid_id(self.channel_id):
             raise invalid_url_param("channel_id")
-        if not self.ctx.state.authz.to_channel(self.ctx.session, self.channel_id, "upload_file"):
+        state = self.ctx.state
+        if not state.fault("bola-upload-any-channel") and not state.authz.to_channel(
+            self.ctx.session, self.channel_id, "upload_file"
+        ):
             raise permission_error(self.ctx.session.user_id, "upload_file")
         self.checked = True
 
     def start(self, name: str) -> Upload:
+        if self.ctx.state.fault("odd-filename-500") and _ODD_NAME.search(name):
+            raise RuntimeError("fault odd-filename-500: filename not handled")
         up = Upload(filestore.base_name(name), filestore.TempFile(self.ctx.state.tmp_dir))
         self.uploads.append(up)
         return up
@@ -102,7 +115,7 @@ class UploadJob:
                     size = image_size(fh, ext)
                 if size is not None:
                     width, height = size
-                    if width * height > max_res:
+                    if width * height > max_res and not state.fault("max-image-resolution-ignored"):
                         raise AppError(
                             "api.file.upload_file.large_image_detailed.app_error",
                             400,
@@ -125,7 +138,7 @@ class UploadJob:
                     "name": up.name,
                     "extension": ext,
                     "size": up.temp.size,
-                    "mime_type": mime_for(up.name),
+                    "mime_type": _mime(state, up.name),
                     "width": width,
                     "height": height,
                     "has_preview_image": int(width > 0 and ext != "gif"),
@@ -140,10 +153,14 @@ class UploadJob:
 
 async def upload_file(ctx: Ctx) -> Response:
     cfg = ctx.state.config
-    if not cfg.get("FileSettings", "EnableFileAttachments"):
+    faults = ctx.state.settings.faults
+    enabled = cfg.get("FileSettings", "EnableFileAttachments")
+    if not enabled and "attachments-disabled-ignored" not in faults:
         raise AppError("api.file.attachments.disabled.app_error", 403)
     length_header = ctx.request.headers.get("content-length")
     if length_header is not None and length_header.strip() == "0":
+        if "empty-upload-500" in faults:
+            raise RuntimeError("fault empty-upload-500: empty body not handled")
         raise AppError(
             "api.file.upload_file.read_request.app_error",
             400,
@@ -151,11 +168,14 @@ async def upload_file(ctx: Ctx) -> Response:
         )
     if not cfg.get("FileSettings", "DriverName"):
         raise AppError("api.file.upload_file.storage.app_error", 501)
+    max_size = int(cfg.get("FileSettings", "MaxFileSize"))
+    if "max-file-size-ignored" in faults:
+        max_size = 1 << 40
     job = UploadJob(
         ctx,
         ctx.request.query_params.get("channel_id", ""),
         ctx.query_flag("bookmark"),
-        int(cfg.get("FileSettings", "MaxFileSize")),
+        max_size,
     )
     try:
         ctype, params = parse_options_header(ctx.request.headers.get("content-type", ""))
@@ -169,8 +189,11 @@ async def upload_file(ctx: Ctx) -> Response:
         rows = job.commit()
     finally:
         job.discard()
-    body = {"file_infos": [file_info_json(r) for r in rows], "client_ids": client_ids}
-    return json_response(body, 201)
+    infos = [file_info_json(r) for r in rows]
+    if "upload-leaks-path" in faults:
+        infos = [{**i, "path": r["path"]} for i, r in zip(infos, rows, strict=True)]
+    body = {"file_infos": infos, "client_ids": client_ids}
+    return json_response(body, 200 if "upload-status-200" in faults else 201)
 
 
 async def _body_chunks(ctx: Ctx, cap: int) -> Any:

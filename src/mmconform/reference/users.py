@@ -217,7 +217,7 @@ def set_active(state: State, user_id: str, active: bool) -> None:
         now,
         user_id,
     )
-    if not active:
+    if not active and not state.fault("auth-deactivated-user-accepted"):
         revoke_sessions(state, user_id)
 
 

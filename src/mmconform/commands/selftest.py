@@ -1,0 +1,90 @@
+"""`mmconform selftest`: the suite against the clean reference server and one server per seeded
+fault; prints and writes the kill matrix (reports/selftest/kill-matrix.{json,md}).
+
+Exit codes: 0 the clean server passes and every fault is killed by a requirement it declares
+(known gaps excepted); 1 otherwise; 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from mmconform.errors import EXIT_FAILED, EXIT_OK, UsageError
+
+PROFILES = ("quick", "ci", "full", "certify")
+DEFAULT_SEED = 20261127
+
+
+def register(sub: Any) -> None:
+    """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    p = sub.add_parser(
+        "selftest",
+        help="prove the suite catches every seeded fault of the reference server",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    p.add_argument("--profile", choices=PROFILES, default="ci", help="suite profile (default ci)")
+    p.add_argument("--jobs", type=int, default=2, help="servers tested at once (default 2)")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="test only this fault (repeatable; default: the whole catalogue)",
+    )
+    p.add_argument(
+        "--reports",
+        type=Path,
+        default=Path("reports"),
+        help="reports root; the matrix goes to DIR/selftest/ (default ./reports)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"suite seed (default {DEFAULT_SEED})"
+    )
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from mmconform.selftest.judge import judge
+    from mmconform.selftest.plan import load_faults
+    from mmconform.selftest.render import terminal_lines, write
+    from mmconform.selftest.runner import RunSpec, run_suite
+
+    if args.jobs < 1:
+        raise UsageError("--jobs must be 1 or more")
+    faults = load_faults(args.fault)
+    folder = args.reports / "selftest"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"--reports {args.reports}: cannot create {folder} ({exc.strerror})"
+        ) from None
+    spec = RunSpec(profile=args.profile, seed=args.seed, reports=folder)
+    print(
+        f"mmconform selftest: {len(faults)} fault(s) + the clean server, profile {args.profile}, "
+        f"seed {args.seed}, {args.jobs} job(s)",
+        flush=True,
+    )
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        clean_future = pool.submit(run_suite, spec, (), "clean")
+        futures = [(f, pool.submit(run_suite, spec, (f.name,), f.name)) for f in faults]
+        outcomes = [(f, fut.result()) for f, fut in futures]
+        clean = clean_future.result()
+    report = judge(
+        clean,
+        outcomes,
+        profile=args.profile,
+        seed=args.seed,
+        jobs=args.jobs,
+        wall_seconds=time.monotonic() - started,
+    )
+    for line in terminal_lines(report):
+        print(line)
+    js, md = write(report, folder)
+    print(f"mmconform selftest: kill matrix in {js} and {md}")
+    return EXIT_OK if report.ok else EXIT_FAILED

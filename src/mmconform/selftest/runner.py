@@ -1,0 +1,114 @@
+"""One suite run against one reference server with the given faults switched on.
+
+The server runs in this process (`running_server(faults=...)`), is licensed and has guest
+accounts enabled exactly as `mmconform run` prepares its embedded target, and the suite runs as
+a separate `python -m mmconform run --url ...` so it meets the server only over HTTP. Admin
+credentials travel in the child's environment, never in argv or the logs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mmconform.selftest.judge import Outcome, failed_requirements
+
+_DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What every run of one selftest shares."""
+
+    profile: str
+    seed: int
+    reports: Path
+    workers: int = 1
+
+
+def _prepare(url: str, login: str, password: str, licence: bytes) -> None:
+    """License the server and enable guest accounts (as `run`'s `_embedded_plan` does)."""
+    from mmconform.target.client import Target
+    from mmconform.target.probe import probe
+
+    result = probe(url, login=login, password=password)
+    target = Target(url)
+    try:
+        target.api("POST", "/license", result.admin, files={"license": ("l", licence)})
+        target.api(
+            "PUT", "/config/patch", result.admin, json={"GuestAccountsSettings": {"Enable": True}}
+        )
+    finally:
+        target.close()
+
+
+def _child_env(login: str, password: str) -> dict[str, str]:
+    dropped = ("MMCONFORM_", "PYTEST_XDIST_", "PYTEST_CURRENT_TEST")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    env["MMCONFORM_LOGIN"] = login
+    env["MMCONFORM_PASSWORD"] = password
+    return env
+
+
+def run_suite(spec: RunSpec, faults: tuple[str, ...], label: str) -> Outcome:
+    """Start a server with `faults`, run the suite on it, read its verdicts; never raises for a
+    misbehaving target (that is what is being measured): problems become `Outcome.error`."""
+    from mmconform.reference.server import running_server
+
+    started = time.monotonic()
+    out_dir = spec.reports / "runs" / label
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = out_dir / "run.log"
+    try:
+        with (
+            running_server(faults=frozenset(faults)) as server,
+            tempfile.TemporaryDirectory(prefix="mmconform-selftest-") as secret,
+        ):
+            if server.signing_key_path is None:  # pragma: no cover - own data dir always has one
+                raise RuntimeError("reference server has no licence signing key")
+            licence = server.mint_license(users=100_000).encode()
+            licence_path = Path(secret) / "selftest.mattermost-license"
+            licence_path.write_bytes(licence)
+            licence_path.chmod(0o600)
+            _prepare(server.url, server.admin_login, server.admin_password, licence)
+            cmd = [
+                sys.executable,
+                "-m",
+                "mmconform",
+                "run",
+                "--url",
+                server.url,
+                "--profile",
+                spec.profile,
+                "--seed",
+                str(spec.seed),
+                "--reports",
+                str(out_dir),
+                "--workers",
+                str(spec.workers),
+                "--allow-config-changes",
+                "--allow-license-changes",
+                "--license-file",
+                str(licence_path),
+                "--",
+                "--mm-disposable",
+                "--mm-signing-key",
+                str(server.signing_key_path),
+            ]
+            env = _child_env(server.admin_login, server.admin_password)
+            with log.open("w", encoding="utf-8") as fh:
+                code = subprocess.call(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    except Exception as exc:  # a server that would not start is an error of this run only
+        return Outcome(None, -1, (), None, log, time.monotonic() - started, f"{exc}")
+    elapsed = time.monotonic() - started
+    results = out_dir / "latest" / "results.json"
+    if code not in (0, 1) or not results.is_file():
+        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
+        why = f"mmconform run exited {code}: {tail[0] if tail else 'no output'} (log: {log})"
+        return Outcome(None, code, (), None, log, elapsed, why)
+    return Outcome(None, code, failed_requirements(results), results, log, elapsed)
