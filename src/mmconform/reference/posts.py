@@ -164,7 +164,7 @@ async def file_infos_for_post(ctx: Ctx) -> Response:
         sql += " AND delete_at = 0"
     infos = ctx.state.store.all(sql + " ORDER BY create_at, id", post_id)
     if faults and "post-infos-other-post" in faults:
-        infos += _previous_post_infos(ctx, post_id)
+        infos += _channel_post_infos(ctx, post_id)
     if not infos and "deleted-post-infos-served" not in faults:
         _post_row(ctx, post_id, include_deleted)
     etag = etag_for(ctx.state.settings.server_version, infos)
@@ -174,17 +174,13 @@ async def file_infos_for_post(ctx: Ctx) -> Response:
     return json_response([file_info_json(i) for i in infos], 200, headers)
 
 
-def _previous_post_infos(ctx: Ctx, post_id: str) -> list[dict[str, Any]]:
-    """Fault `post-infos-other-post`: the files of the post created just before this one."""
-    row = ctx.state.store.one(
-        "SELECT p.id FROM posts p, posts me WHERE me.id = ? AND p.file_ids != '[]' "
-        "AND p.create_at <= me.create_at AND p.id != me.id ORDER BY p.create_at DESC LIMIT 1",
-        post_id,
-    )
-    if row is None:
-        return []
+def _channel_post_infos(ctx: Ctx, post_id: str) -> list[dict[str, Any]]:
+    """Fault `post-infos-other-post`: the live files of the channel's other posts."""
     return ctx.state.store.all(
-        "SELECT * FROM file_infos WHERE post_id = ? AND delete_at = 0", row["id"]
+        "SELECT f.* FROM file_infos f JOIN posts me ON me.channel_id = f.channel_id "
+        "WHERE me.id = ? AND f.post_id != '' AND f.post_id != me.id AND f.delete_at = 0 "
+        "ORDER BY f.create_at, f.id",
+        post_id,
     )
 
 
