@@ -44,7 +44,23 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"suite seed (default {DEFAULT_SEED})"
     )
+    p.add_argument(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="run only every N-th fault starting at the K-th (1-based), e.g. 2/3, to split the "
+        "catalogue over CI jobs; the clean server runs in every shard",
+    )
     p.set_defaults(func=handle)
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        raise UsageError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. --shard 1/3")
+    return int(k), int(n)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -55,7 +71,11 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UsageError("--jobs must be 1 or more")
+    shard = parse_shard(args.shard)
     faults = load_faults(args.fault)
+    if shard is not None:
+        k, n = shard
+        faults = faults[k - 1 :: n]
     folder = args.reports / "selftest"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -64,9 +84,10 @@ def handle(args: argparse.Namespace) -> int:
             f"--reports {args.reports}: cannot create {folder} ({exc.strerror})"
         ) from None
     spec = RunSpec(profile=args.profile, seed=args.seed, reports=folder)
+    where = f" (shard {args.shard})" if shard else ""
     print(
-        f"mmconform selftest: {len(faults)} fault(s) + the clean server, profile {args.profile}, "
-        f"seed {args.seed}, {args.jobs} job(s)",
+        f"mmconform selftest: {len(faults)} fault(s){where} + the clean server, profile "
+        f"{args.profile}, seed {args.seed}, {args.jobs} job(s)",
         flush=True,
     )
     started = time.monotonic()
@@ -83,6 +104,7 @@ def handle(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         wall_seconds=time.monotonic() - started,
     )
+    report.shard = args.shard if shard else None
     for line in terminal_lines(report):
         print(line)
     js, md = write(report, folder)

@@ -63,6 +63,7 @@ class SelftestReport:
     kills: list[Kill] = field(default_factory=list)
     wall_seconds: float = 0.0
     jobs: int = 1
+    shard: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -81,6 +82,7 @@ class SelftestReport:
             "profile": self.profile,
             "seed": self.seed,
             "jobs": self.jobs,
+            "shard": self.shard,
             "wall_seconds": round(self.wall_seconds, 1),
             "verdict": "PASS" if self.ok else "FAIL",
             "clean": {

@@ -23,7 +23,8 @@ def markdown(report: SelftestReport) -> str:
         "# mmconform selftest: kill matrix",
         "",
         f"- profile `{report.profile}`, seed {report.seed}, {report.jobs} job(s), "
-        f"wall time {report.wall_seconds:.0f} s",
+        + (f"shard {report.shard}, " if report.shard else "")
+        + f"wall time {report.wall_seconds:.0f} s",
         f"- clean reference server: **{report.clean_status}**"
         + (f" (failed: {', '.join(report.clean_failed)})" if report.clean_failed else ""),
         f"- faults: {len(report.kills)} ({counts})",
@@ -68,9 +69,14 @@ def terminal_lines(report: SelftestReport) -> list[str]:
 
 
 def write(report: SelftestReport, folder: Path) -> tuple[Path, Path]:
+    """kill-matrix.{json,md}, or kill-matrix-shard-K-of-N.* so shards never overwrite."""
     folder.mkdir(parents=True, exist_ok=True)
-    js = folder / "kill-matrix.json"
-    md = folder / "kill-matrix.md"
+    stem = "kill-matrix"
+    if report.shard:
+        k, _, n = report.shard.partition("/")
+        stem += f"-shard-{k}-of-{n}"
+    js = folder / f"{stem}.json"
+    md = folder / f"{stem}.md"
     js.write_text(json.dumps(report.to_json(), indent=2) + "\n", encoding="utf-8")
     md.write_text(markdown(report), encoding="utf-8")
     return js, md
