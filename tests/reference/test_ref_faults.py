@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -56,3 +59,18 @@ def test_same_requests_on_the_clean_server(world: World) -> None:
     outsider, _ = world.new_user(team=True)
     denied = outsider.get(f"/api/v4/files/{file_id}")
     assert denied.status_code == 403 and denied.headers["content-type"] == "application/json"
+
+
+def test_serve_switches_faults_on_and_says_so(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "mmconform", "serve", "--port", "0"]
+    cmd += ["--data-dir", str(tmp_path / "d"), "--fault", "bola-get-file"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        ready, faults = proc.stdout.readline(), proc.stdout.readline()
+        assert "ready at http://127.0.0.1:" in ready
+        assert faults.strip() == "seeded faults on: bola-get-file"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
