@@ -82,3 +82,11 @@ def test_a_known_gap_survives_without_failing_the_selftest(tmp_path: Path) -> No
 )
 def test_selftest_full_catalogue(tmp_path: Path) -> None:
     assert main(["selftest", "--profile", "ci", "--jobs", "2", "--reports", str(tmp_path)]) == 0
+
+
+def test_a_run_that_cannot_start_is_an_error_not_a_kill(tmp_path: Path) -> None:
+    from mmconform.selftest.runner import RunSpec, run_suite
+
+    outcome = run_suite(RunSpec(profile="no-such-profile", seed=1, reports=tmp_path), (), "x")
+    assert outcome.error is not None and "exited 2" in outcome.error
+    assert outcome.failed == () and outcome.log.is_file()

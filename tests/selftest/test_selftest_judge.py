@@ -15,7 +15,7 @@ GAP = Fault("gap-x", "limits", "Not caught.", ("LICENSE-REMOVE-002",), known_gap
 
 
 def _outcome(failed: tuple[str, ...] = (), error: str | None = None) -> Outcome:
-    return Outcome(None, 1 if failed else 0, failed, None, Path("run.log"), 1.0, error)
+    return Outcome(1 if failed else 0, failed, None, Path("run.log"), 1.0, error)
 
 
 def test_killed_by_a_declared_requirement_passes() -> None:

@@ -83,8 +83,13 @@ def running_server(
         app = create_app(cfg)
         listener = sock if sock is not None else bind_socket(host, port)
         bound_port = listener.getsockname()[1]
+        # log_config=None: uvicorn's dictConfig would briefly re-install the access-log handler
+        # on the shared logger, so a second server starting in this process (selftest jobs)
+        # made the first one log requests.
         server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+            uvicorn.Config(
+                app, log_level="warning", access_log=False, lifespan="off", log_config=None
+            )
         )
         thread = threading.Thread(
             target=server.run,

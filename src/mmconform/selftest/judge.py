@@ -27,9 +27,8 @@ FAILED = "failed"
 
 @dataclass(frozen=True)
 class Outcome:
-    """One suite run: against the clean server (fault None) or one fault."""
+    """One suite run against one server (clean, or with one fault on)."""
 
-    fault: str | None
     exit_code: int
     failed: tuple[str, ...]
     results: Path | None

@@ -104,11 +104,11 @@ def run_suite(spec: RunSpec, faults: tuple[str, ...], label: str) -> Outcome:
             with log.open("w", encoding="utf-8") as fh:
                 code = subprocess.call(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT)
     except Exception as exc:  # a server that would not start is an error of this run only
-        return Outcome(None, -1, (), None, log, time.monotonic() - started, f"{exc}")
+        return Outcome(-1, (), None, log, time.monotonic() - started, f"{exc}")
     elapsed = time.monotonic() - started
     results = out_dir / "latest" / "results.json"
     if code not in (0, 1) or not results.is_file():
         tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
         why = f"mmconform run exited {code}: {tail[0] if tail else 'no output'} (log: {log})"
-        return Outcome(None, code, (), None, log, elapsed, why)
-    return Outcome(None, code, failed_requirements(results), results, log, elapsed)
+        return Outcome(code, (), None, log, elapsed, why)
+    return Outcome(code, failed_requirements(results), results, log, elapsed)
