@@ -36,9 +36,7 @@ def _version_line() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mmconform", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument(
-        "--version", action="store_true", help="print version and spec digest"
-    )
+    parser.add_argument("--version", action="store_true", help="print version and spec digest")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMAND_MODULES:
         module.register(sub)
