@@ -99,3 +99,23 @@ def test_source_links_keep_urls() -> None:
         "https://example.org/x.go",
         "https://github.com/mattermost/mattermost/blob/master/server/a/b.go",
     ]
+
+
+@pytest.mark.parametrize(
+    ("message", "failed"),
+    [
+        pytest.param("Failed: [B-001] got 200; it must be refused", {"B-001"}, id="names-one"),
+        pytest.param("Failed: row [A-001, C-001]: unexpected status", {"A-001", "C-001"}, id="two"),
+        pytest.param("Failed: unexpected status", {"A-001", "B-001", "C-001"}, id="names-none"),
+        pytest.param("Failed: [XB-001] is not B-001x", {"A-001", "B-001", "C-001"}, id="no-partial"),
+    ],
+)
+def test_failure_is_charged_to_the_requirements_its_message_names(
+    message: str, failed: set[str]
+) -> None:
+    metas = {"A-001": MUST, "B-001": MUST, "C-001": MUST}
+    failing = {**_test("failed", "A-001", "B-001", "C-001"), "message": message}
+    passing = {**_test("passed", "A-001", "B-001", "C-001"), "nodeid": "t::other"}
+    derived = derive_requirements(metas, [failing, passing], None)
+    assert {r for r, v in derived.items() if v["verdict"] == "failed"} == failed
+    assert {r for r, v in derived.items() if v["verdict"] == "passed"} == set(metas) - failed

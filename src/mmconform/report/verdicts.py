@@ -5,6 +5,9 @@ verdicts from the evidence, so the rules live in exactly one place:
 
 - a requirement whose version range excludes the target's version is not applicable;
 - failed if any of its tests failed or errored; passed if one passed and none failed;
+- a failed test that checks several requirements and names some of them in its failure message
+  (every check of the suite puts the ID it enforces there) fails only the ones it names; it is
+  no evidence either way for the others, so a fault is charged to the requirement it broke;
 - not applicable if every one of its tests was not applicable; otherwise untested;
 - CONFORMANT only when every applicable MUST requirement passed. A requirement the registry does
   not know (so its level is unknown) also blocks conformance: a certificate must not be granted on
@@ -13,6 +16,7 @@ verdicts from the evidence, so the rules live in exactly one place:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -98,6 +102,16 @@ def _judge(tests: list[dict[str, Any]]) -> tuple[str, list[str]]:
     return UNTESTED, reasons
 
 
+def counted_requirements(test: Mapping[str, Any]) -> list[str]:
+    """The requirements a test's outcome is evidence for (see the module docstring)."""
+    ids = [str(i) for i in test.get("requirements", [])]
+    if test.get("outcome") not in BAD_OUTCOMES:
+        return ids
+    message = str(test.get("message") or "")
+    named = [i for i in ids if re.search(rf"(?<![A-Z0-9-]){re.escape(i)}(?![0-9A-Za-z])", message)]
+    return named or ids
+
+
 def derive_requirements(
     metas: Mapping[str, RequirementMeta],
     tests: list[dict[str, Any]],
@@ -106,7 +120,7 @@ def derive_requirements(
     """The `requirements` block of results.json."""
     by_req: dict[str, list[dict[str, Any]]] = {}
     for test in tests:
-        for req_id in test.get("requirements", []):
+        for req_id in counted_requirements(test):
             by_req.setdefault(req_id, []).append(test)
     result: dict[str, dict[str, Any]] = {}
     for req_id in sorted(set(metas) | set(by_req)):
