@@ -69,6 +69,7 @@ _CHANNEL_FREE = frozenset(
         "valid",
         "too_few_users",
         "installed",
+        "not_installed",
         "missing_channel",
         "junk_channel",
         "sanctioned_trial",
@@ -112,7 +113,7 @@ SHAPES: dict[str, Shape] = {
     "UploadLicenseFile": Shape(
         ("garbage", "no_file", "expired", "valid", "too_few_users", "sanctioned_trial")
     ),
-    "RemoveLicenseFile": Shape(("installed",)),
+    "RemoveLicenseFile": Shape(("installed", "not_installed")),
 }
 
 _LISTS = {
