@@ -40,6 +40,28 @@ _ENV = {
 _BASELINE = {"FileSettings.EnablePublicLink": True, "FileSettings.EnableFileAttachments": True}
 _STASH_PROBE = pytest.StashKey[Any]()
 TARGET_FAILED_FILE = "target-failed.txt"
+# Libraries pytest would assertion-rewrite only because their distributions ship a pytest11
+# entry point. Rewriting recompiles every one of their modules on each run when no bytecode
+# may be cached (PYTHONDONTWRITEBYTECODE, read-only site-packages): ~3 s of start-up, and their
+# internal asserts are not test assertions. Our own tests and fixtures are rewritten as before.
+_NOT_REWRITTEN = ("hypothesis", "schemathesis")
+
+
+def _skip_rewriting_libraries() -> None:
+    """Unmark `_NOT_REWRITTEN` in pytest's rewriting import hook before they are imported.
+
+    Runs when pytest loads this plugin from its entry point, after it marked the plugin
+    distributions. The hook's set is not public API: if it is missing, nothing changes.
+    """
+    for finder in sys.meta_path:
+        marked = getattr(finder, "_must_rewrite", None)
+        cache = getattr(finder, "_marked_for_rewrite_cache", None)
+        if isinstance(marked, set) and isinstance(cache, dict):
+            marked.difference_update(n for n in _NOT_REWRITTEN if n not in sys.modules)
+            cache.clear()
+
+
+_skip_rewriting_libraries()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
