@@ -14,7 +14,9 @@ An entry's fields (`operation`/`operations` and so on take one value or a list):
 - `state(s)`: what the request is about, per operation (SHAPES): a file unattached, attached or
   whose post was deleted; a missing (well-formed, unknown) or junk id; an upload or licence variant;
 - `variant`: a request variant (download, head, no_hash, bad_hash, include_deleted, etag);
-- `config`: the server config the row needs (CONFIGS; default = as provisioned);
+- `config`: the server config the row needs (CONFIGS; default = as provisioned;
+  `restricted_admin` = the target was started with ExperimentalSettings.RestrictSystemAdmin=true,
+  which no run can switch on, so only licence rows may ask for it);
 - `expect`: the status; `error_id`: the AppError id where the server defines one;
 - `requirements`: IDs from the registry; `versions`: a range such as ">=9.11" where behaviour
   changed (two rows may share a key only if both carry ranges); `note`: free text.
@@ -56,7 +58,10 @@ CONFIGS = (
     "small_max_image_resolution",
     "salt_changed",
     "compliance_on",
+    "restricted_admin",
 )
+# Operations whose system_admin rows depend on ExperimentalSettings.RestrictSystemAdmin.
+RESTRICTABLE = ("UploadLicenseFile", "RemoveLicenseFile")
 
 # States that name no channel (a bad id, or a request that is not about a channel's object).
 _CHANNEL_FREE = frozenset(
@@ -220,6 +225,11 @@ def _expand(entry: dict[str, Any], where: str) -> list[Row]:
         _check_member(channel, CHANNELS, "channel", where)
         shape = SHAPES[op]
         _check_member(state, shape.states, f"state for {op}", where)
+        if config == "restricted_admin" and (op not in RESTRICTABLE or actor != "system_admin"):
+            raise UsageError(
+                f"{where}: config restricted_admin only applies to system_admin rows of "
+                f"{' and '.join(RESTRICTABLE)}, got {actor} {op}"
+            )
         if variant is not None:
             _check_member(str(variant), shape.variants or ("(none)",), f"variant for {op}", where)
         if (state in _CHANNEL_FREE) != (channel == "none"):

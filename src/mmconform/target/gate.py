@@ -18,7 +18,13 @@ from typing import Any
 
 from mmconform.target.client import Actor, Target
 from mmconform.target.ledger import Ledger
-from mmconform.target.settings import apply_settings, differences, read_config, restore_settings
+from mmconform.target.settings import (
+    apply_settings,
+    differences,
+    get_setting,
+    read_config,
+    restore_settings,
+)
 
 
 class NotApplicable(Exception):
@@ -90,6 +96,16 @@ class Gate:
         if self._snapshot is None:
             self._snapshot = read_config(self.target, self.admin)
         return self._snapshot
+
+    def restricts_admin(self) -> bool | None:
+        """ExperimentalSettings.RestrictSystemAdmin as the admin's GET /config shows it.
+
+        Upstream tags the field `write_restrictable` (not `cloud_restrictable`), so a restricted
+        admin still reads it; None (absent or not a bool) means unknown. It can only be set in the
+        config file, so one read per process is enough.
+        """
+        value = get_setting(self._baseline(), "ExperimentalSettings.RestrictSystemAdmin")
+        return value if isinstance(value, bool) else None
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from mmconform.matrix import Row
+from mmconform.matrix import RESTRICTABLE, Row
 from mmconform.target.client import API, Actor
 from mmconform.target.gate import Gate, NotApplicable
 from mmconform.target.media import png
@@ -30,6 +30,10 @@ from mmconform.target.world import StoredFile, World
 JUNK_ID = "junk"
 BOGUS_HASH = "A" * 43
 _DAY_MS = 86_400_000
+NEEDS_RESTRICTED = (
+    "needs a target started with ExperimentalSettings.RestrictSystemAdmin=true (config file only)"
+)
+RESTRICTED = "the target restricts system admins (ExperimentalSettings.RestrictSystemAdmin=true)"
 # What each matrix `config` name means on the target.
 _CONFIG_SETTINGS: dict[str, dict[str, Any]] = {
     "public_links_off": {"FileSettings.EnablePublicLink": False},
@@ -83,6 +87,37 @@ class RowRunner:
             raise NotApplicable(f"actor {row.actor} unavailable: {reason}")
         return actor
 
+    def check_restriction(self, row: Row) -> None:
+        """A system admin's licence rows hold on one side of RestrictSystemAdmin only; the run
+        cannot flip it (config file only), so each side is N/A on a target of the other side."""
+        if row.actor != "system_admin" or row.operation not in RESTRICTABLE:
+            return
+        restricted = self.gate.restricts_admin()
+        if row.config == "restricted_admin":
+            if restricted is None:
+                raise NotApplicable(f"{NEEDS_RESTRICTED}; GET /config does not show that setting")
+            if not restricted:
+                raise NotApplicable(NEEDS_RESTRICTED)
+        elif restricted:
+            raise NotApplicable(RESTRICTED)
+
+    @contextmanager
+    def restricted_licence(self, row: Row) -> Iterator[None]:
+        """The licence state a restricted row needs must already hold: its admin cannot change
+        it. Only a server ignoring the restriction changes it, and then the gate restores it."""
+        if row.operation != "RemoveLicenseFile":
+            with self.gate.settings({}):
+                yield
+            return
+        with self.gate.licence_change(row.operation, restore_needed=False):
+            licensed = self.gate.is_licensed()
+            if licensed != (row.state == "installed"):
+                raise NotApplicable(
+                    f"the target is {'' if licensed else 'not '}licensed and its restricted "
+                    "admin cannot change that"
+                )
+            yield
+
     def wanted_settings(self, row: Row) -> dict[str, Any]:
         wanted: dict[str, Any] = {}
         if row.operation in ("GetFileLink", "GetFilePublic"):
@@ -100,7 +135,10 @@ class RowRunner:
             "too_few_users",
             "sanctioned_trial",
         )
-        if row.operation == "RemoveLicenseFile" or admin_licence:
+        if row.config == "restricted_admin":
+            with self.restricted_licence(row):
+                yield
+        elif row.operation == "RemoveLicenseFile" or admin_licence:
             with self.gate.licence_change(row.operation):
                 if row.state == "not_installed" and self.gate.is_licensed():
                     # Removing a licence when none is loaded is a no-op upstream, still 200.
@@ -275,6 +313,7 @@ class RowRunner:
             assert row.versions is not None
             raise NotApplicable(f"server version {self.version} is outside {row.versions.text}")
         actor = self.actor(row)
+        self.check_restriction(row)
         with self.conditions(row):
             if row.config == "salt_changed":
                 self.run_salt_change(row, actor)

@@ -1,0 +1,92 @@
+"""ExperimentalSettings.RestrictSystemAdmin: the licence rows follow what the target reports.
+
+The setting comes only from the server's config file, so each case starts its own reference
+server: restricted and faithful (the restricted rows pass, the admin's other licence rows are
+N/A), restricted but ignoring it (the restricted rows fail, naming LICENSE-RESTRICT-001), and
+unrestricted (the restricted rows are N/A).
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from test_suite_plugin import pytest_in
+
+from mmconform.reference.server import running_server
+from mmconform.resources import conformance_dir
+from mmconform.target.rows import NEEDS_RESTRICTED, RESTRICTED
+
+UPLOAD_403 = "test_permission[UploadLicenseFile[system_admin-none-garbage-restricted_admin]-403]"
+REMOVE_403 = (
+    "test_permission[RemoveLicenseFile[system_admin-none-not_installed-restricted_admin]-403]"
+)
+REMOVE_INSTALLED_403 = (
+    "test_permission[RemoveLicenseFile[system_admin-none-installed-restricted_admin]-403]"
+)
+UPLOAD_400 = "test_permission[UploadLicenseFile[system_admin-none-garbage]-400]"
+REMOVE_200 = "test_permission[RemoveLicenseFile[system_admin-none-not_installed]-200]"
+
+
+def _licence_rows(
+    tmp_path: Path, restricted: bool, faults: frozenset[str] = frozenset()
+) -> tuple[str, dict[str, str]]:
+    """Run the system admin's licence rows; (pytest output, skip reason per test, '' = ran)."""
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"ExperimentalSettings": {"RestrictSystemAdmin": restricted}}))
+    run_dir = tmp_path / "run"
+    with running_server(config_file=config, faults=faults) as server:
+        out = pytest_in(
+            conformance_dir(),
+            str(conformance_dir() / "test_permissions.py"),
+            "--import-mode=importlib",
+            "--mm-url",
+            server.url,
+            "--mm-reports",
+            str(run_dir),
+            "--junitxml",
+            str(run_dir / "junit.xml"),
+            "-q",
+            "-k",
+            "LicenseFile and system_admin",
+            env={
+                "MMCONFORM_LOGIN": server.admin_login,
+                "MMCONFORM_PASSWORD": server.admin_password,
+            },
+        )
+    reasons = {}
+    for case in ET.parse(run_dir / "junit.xml").iter("testcase"):
+        skipped = case.find("skipped")
+        reasons[case.get("name", "")] = skipped.get("message", "") if skipped is not None else ""
+    return out, reasons
+
+
+def test_a_faithful_restricted_server_passes_the_restricted_rows(tmp_path: Path) -> None:
+    out, reasons = _licence_rows(tmp_path, restricted=True)
+    assert "rc=0" in out and "failed" not in out, out[-3000:]
+    assert reasons[UPLOAD_403] == "" and reasons[REMOVE_403] == ""
+    # Unlicensed, and the restricted admin cannot install one for the "installed" variant.
+    assert reasons[REMOVE_INSTALLED_403] == (
+        "not applicable: the target is not licensed and its restricted admin cannot change that"
+    )
+    assert reasons[UPLOAD_400] == f"not applicable: {RESTRICTED}"
+    assert reasons[REMOVE_200] == f"not applicable: {RESTRICTED}"
+
+
+def test_a_server_ignoring_the_restriction_fails_them(tmp_path: Path) -> None:
+    out, reasons = _licence_rows(
+        tmp_path, restricted=True, faults=frozenset({"license-restricted-admin-allowed"})
+    )
+    assert "rc=1" in out and "2 failed" in out, out[-3000:]
+    assert "[LICENSE-RESTRICT-001]" in out
+    assert "actual:   400" in out  # garbage: the upload reached validation, nothing installed
+    assert reasons[UPLOAD_403] == "" and reasons[REMOVE_403] == ""
+
+
+def test_an_unrestricted_server_skips_them(tmp_path: Path) -> None:
+    out, reasons = _licence_rows(tmp_path, restricted=False)
+    assert "rc=0" in out, out[-3000:]
+    assert reasons[UPLOAD_403] == f"not applicable: {NEEDS_RESTRICTED}"
+    assert reasons[REMOVE_403] == f"not applicable: {NEEDS_RESTRICTED}"
+    assert reasons[UPLOAD_400] == "" and reasons[REMOVE_200] == ""
