@@ -52,6 +52,18 @@ def test_malformed_rows_name_the_row() -> None:
         _fault(row, 0)
     with pytest.raises(FaultError, match="non-empty list"):
         _fault({**row, "class": "limits", "requirements": []}, 0)
+    with pytest.raises(FaultError, match=r"\(x\): server_config must map config sections"):
+        _fault({**row, "class": "limits", "server_config": {"RestrictSystemAdmin": True}}, 0)
+
+
+def test_a_fault_may_declare_the_config_file_its_server_needs() -> None:
+    from mmconform.selftest.runner import restricts_admin, server_config
+
+    assert load_catalogue()["bola-get-file"].server_config == {}
+    assert server_config(("bola-get-file",)) == {}
+    config = server_config(("bola-get-file", "license-restricted-admin-allowed"))
+    assert config == {"ExperimentalSettings": {"RestrictSystemAdmin": True}}
+    assert restricts_admin(config) and not restricts_admin({})
 
 
 def test_serve_rejects_an_unknown_fault_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,7 +9,7 @@ the fault concerns, so a clean server pays one set lookup at most on those paths
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -33,7 +33,7 @@ CLASSES = frozenset(
     }
 )
 _REQUIRED = {"name", "class", "description", "requirements"}
-_OPTIONAL = {"known_gap"}
+_OPTIONAL = {"known_gap", "server_config"}
 
 
 class FaultError(ValueError):
@@ -47,6 +47,9 @@ class Fault:
     description: str
     requirements: tuple[str, ...]
     known_gap: str | None = None
+    # Config-file content the fault's server starts with ({section: {key: value}}): for settings
+    # such as ExperimentalSettings.RestrictSystemAdmin that the API cannot change.
+    server_config: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _fault(row: Any, index: int) -> Fault:
@@ -65,12 +68,21 @@ def _fault(row: Any, index: int) -> Fault:
             f"{where} ({row['name']}): class {row['class']!r} not in {sorted(CLASSES)}"
         )
     gap = row.get("known_gap")
+    config = row.get("server_config") or {}
+    if not isinstance(config, dict) or not all(
+        isinstance(k, str) and isinstance(v, dict) for k, v in config.items()
+    ):
+        raise FaultError(
+            f"{where} ({row['name']}): server_config must map config sections to "
+            "{setting: value} mappings"
+        )
     return Fault(
         str(row["name"]),
         str(row["class"]),
         " ".join(str(row["description"]).split()),
         tuple(reqs),
         " ".join(str(gap).split()) if gap else None,
+        {str(k): dict(v) for k, v in config.items()},
     )
 
 

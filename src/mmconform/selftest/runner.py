@@ -8,6 +8,7 @@ credentials travel in the child's environment, never in argv or the logs.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,8 +16,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from mmconform.selftest.judge import Outcome, failed_requirements
+
+if TYPE_CHECKING:
+    from mmconform.reference.server import RunningServer
 
 _DAY_MS = 86_400_000
 
@@ -31,15 +36,36 @@ class RunSpec:
     workers: int = 1
 
 
-def _prepare(url: str, login: str, password: str, licence: bytes) -> None:
-    """License the server and enable guest accounts (as `run`'s `_embedded_plan` does)."""
+def server_config(faults: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The config file the faults' server needs (their `server_config`s merged; {} for none)."""
+    from mmconform.reference.faults import load_catalogue
+
+    catalogue = load_catalogue()
+    merged: dict[str, dict[str, Any]] = {}
+    for name in faults:
+        for section, values in catalogue[name].server_config.items():
+            merged.setdefault(section, {}).update(values)
+    return merged
+
+
+def restricts_admin(config: dict[str, dict[str, Any]]) -> bool:
+    return config.get("ExperimentalSettings", {}).get("RestrictSystemAdmin") is True
+
+
+def _prepare(url: str, login: str, password: str, licence: bytes | None) -> None:
+    """License the server and enable guest accounts (as `run`'s `_embedded_plan` does).
+
+    No licence (None) for a server that restricts its admin: the upload would be refused, and
+    the rows that need the restriction need no licence.
+    """
     from mmconform.target.client import Target
     from mmconform.target.probe import probe
 
     result = probe(url, login=login, password=password)
     target = Target(url)
     try:
-        target.api("POST", "/license", result.admin, files={"license": ("l", licence)})
+        if licence is not None:
+            target.api("POST", "/license", result.admin, files={"license": ("l", licence)})
         target.api(
             "PUT", "/config/patch", result.admin, json={"GuestAccountsSettings": {"Enable": True}}
         )
@@ -55,6 +81,56 @@ def _child_env(login: str, password: str) -> dict[str, str]:
     return env
 
 
+def _run_child(
+    spec: RunSpec,
+    server: RunningServer,
+    secret: Path,
+    out_dir: Path,
+    log: Path,
+    restricted: bool,
+) -> int:
+    """Prepare the running server, run `mmconform run` against it; the child's exit code."""
+    if server.signing_key_path is None:  # pragma: no cover - own data dir always has one
+        raise RuntimeError("reference server has no licence signing key")
+    licence = server.mint_license(users=100_000).encode()
+    licence_path = secret / "selftest.mattermost-license"
+    licence_path.write_bytes(licence)
+    licence_path.chmod(0o600)
+    _prepare(
+        server.url,
+        server.admin_login,
+        server.admin_password,
+        None if restricted else licence,
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "mmconform",
+        "run",
+        "--url",
+        server.url,
+        "--profile",
+        spec.profile,
+        "--seed",
+        str(spec.seed),
+        "--reports",
+        str(out_dir),
+        "--workers",
+        str(spec.workers),
+        "--allow-config-changes",
+        "--allow-license-changes",
+        "--license-file",
+        str(licence_path),
+        "--",
+        "--mm-disposable",
+        "--mm-signing-key",
+        str(server.signing_key_path),
+    ]
+    env = _child_env(server.admin_login, server.admin_password)
+    with log.open("w", encoding="utf-8") as fh:
+        return subprocess.call(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT)
+
+
 def run_suite(spec: RunSpec, faults: tuple[str, ...], label: str) -> Outcome:
     """Start a server with `faults`, run the suite on it, read its verdicts; never raises for a
     misbehaving target (that is what is being measured): problems become `Outcome.error`."""
@@ -65,44 +141,14 @@ def run_suite(spec: RunSpec, faults: tuple[str, ...], label: str) -> Outcome:
     out_dir.mkdir(parents=True, exist_ok=True)
     log = out_dir / "run.log"
     try:
-        with (
-            running_server(faults=frozenset(faults)) as server,
-            tempfile.TemporaryDirectory(prefix="mmconform-selftest-") as secret,
-        ):
-            if server.signing_key_path is None:  # pragma: no cover - own data dir always has one
-                raise RuntimeError("reference server has no licence signing key")
-            licence = server.mint_license(users=100_000).encode()
-            licence_path = Path(secret) / "selftest.mattermost-license"
-            licence_path.write_bytes(licence)
-            licence_path.chmod(0o600)
-            _prepare(server.url, server.admin_login, server.admin_password, licence)
-            cmd = [
-                sys.executable,
-                "-m",
-                "mmconform",
-                "run",
-                "--url",
-                server.url,
-                "--profile",
-                spec.profile,
-                "--seed",
-                str(spec.seed),
-                "--reports",
-                str(out_dir),
-                "--workers",
-                str(spec.workers),
-                "--allow-config-changes",
-                "--allow-license-changes",
-                "--license-file",
-                str(licence_path),
-                "--",
-                "--mm-disposable",
-                "--mm-signing-key",
-                str(server.signing_key_path),
-            ]
-            env = _child_env(server.admin_login, server.admin_password)
-            with log.open("w", encoding="utf-8") as fh:
-                code = subprocess.call(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        with tempfile.TemporaryDirectory(prefix="mmconform-selftest-") as secret:
+            config = server_config(faults)
+            config_file = None
+            if config:
+                config_file = Path(secret) / "config.json"
+                config_file.write_text(json.dumps(config), encoding="utf-8")
+            with running_server(faults=frozenset(faults), config_file=config_file) as server:
+                code = _run_child(spec, server, Path(secret), out_dir, log, restricts_admin(config))
     except Exception as exc:  # a server that would not start is an error of this run only
         return Outcome(-1, (), None, log, time.monotonic() - started, f"{exc}")
     elapsed = time.monotonic() - started
