@@ -111,6 +111,12 @@ def test_compact_entry_expands_in_written_order(tmp_path: Path) -> None:
             id="channel-state-mismatch",
         ),
         pytest.param(("    expect: 403\n", ""), "missing field(s) expect", id="missing-key"),
+        pytest.param(
+            ("expect: 403", "expect: 403\n    config: restricted_admin"),
+            "config restricted_admin only applies to system_admin rows of UploadLicenseFile and "
+            "RemoveLicenseFile, got guest_not_in_channel GetFileInfo",
+            id="restricted-admin-on-a-file-row",
+        ),
         pytest.param(("versions", "versions"), "", id="control-no-error"),
     ],
 )

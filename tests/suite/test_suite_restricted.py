@@ -9,9 +9,12 @@ unrestricted (the restricted rows are N/A).
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import httpx
+from suite_support import license_server
 from test_suite_plugin import pytest_in
 
 from mmconform.reference.server import running_server
@@ -30,13 +33,27 @@ REMOVE_200 = "test_permission[RemoveLicenseFile[system_admin-none-not_installed]
 
 
 def _licence_rows(
-    tmp_path: Path, restricted: bool, faults: frozenset[str] = frozenset()
+    tmp_path: Path,
+    restricted: bool,
+    faults: frozenset[str] = frozenset(),
+    *,
+    licensed: bool = False,
 ) -> tuple[str, dict[str, str]]:
-    """Run the system admin's licence rows; (pytest output, skip reason per test, '' = ran)."""
+    """Run the system admin's licence rows; (pytest output, skip reason per test, '' = ran).
+
+    `licensed`: the licence is installed by an unrestricted start of the same data directory
+    first, as an operator would before turning the restriction on.
+    """
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"ExperimentalSettings": {"RestrictSystemAdmin": restricted}}))
     run_dir = tmp_path / "run"
-    with running_server(config_file=config, faults=faults) as server:
+    data = tmp_path / "data"
+    extra: list[str] = []
+    if licensed:
+        with running_server(data_dir=data) as server:
+            path = license_server(server, tmp_path, now_ms=int(time.time() * 1000)).licence_path
+        extra = ["--mm-allow-license-changes", "--mm-license-file", str(path)]
+    with running_server(data_dir=data, config_file=config, faults=faults) as server:
         out = pytest_in(
             conformance_dir(),
             str(conformance_dir() / "test_permissions.py"),
@@ -50,11 +67,14 @@ def _licence_rows(
             "-q",
             "-k",
             "LicenseFile and system_admin",
+            *extra,
             env={
                 "MMCONFORM_LOGIN": server.admin_login,
                 "MMCONFORM_PASSWORD": server.admin_password,
             },
         )
+        still_licensed = httpx.get(f"{server.url}/api/v4/license/client?format=old").json()
+    assert still_licensed.get("IsLicensed") == ("true" if licensed else "false")
     reasons = {}
     for case in ET.parse(run_dir / "junit.xml").iter("testcase"):
         skipped = case.find("skipped")
@@ -90,3 +110,25 @@ def test_an_unrestricted_server_skips_them(tmp_path: Path) -> None:
     assert reasons[UPLOAD_403] == f"not applicable: {NEEDS_RESTRICTED}"
     assert reasons[REMOVE_403] == f"not applicable: {NEEDS_RESTRICTED}"
     assert reasons[UPLOAD_400] == "" and reasons[REMOVE_200] == ""
+
+
+def test_on_a_licensed_restricted_server_removal_is_refused(tmp_path: Path) -> None:
+    out, reasons = _licence_rows(tmp_path, restricted=True, licensed=True)
+    assert "rc=0" in out and "failed" not in out, out[-3000:]
+    assert reasons[REMOVE_INSTALLED_403] == "" and reasons[UPLOAD_403] == ""
+    assert reasons[REMOVE_403] == (
+        "not applicable: the target is licensed and its restricted admin cannot change that"
+    )
+
+
+def test_a_licence_removed_despite_the_restriction_is_put_back(tmp_path: Path) -> None:
+    """The faulty server removes it; the gate restores it (the check after the run)."""
+    out, reasons = _licence_rows(
+        tmp_path,
+        restricted=True,
+        faults=frozenset({"license-restricted-admin-allowed"}),
+        licensed=True,
+    )
+    assert "rc=1" in out and "2 failed" in out, out[-3000:]
+    assert "RemoveLicenseFile[system_admin-none-installed-restricted_admin]-403" in out
+    assert reasons[REMOVE_INSTALLED_403] == ""
