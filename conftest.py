@@ -1,1 +1,1 @@
-"""Root conftest: intentionally thin. The suite's fixtures live in the `mmconform.plugin` pytest plugin."""
+"""Root conftest: intentionally thin; the suite's fixtures live in the `mmconform.plugin` plugin."""
