@@ -69,11 +69,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def fuzz(mm_session: Session, request: pytest.FixtureRequest) -> FuzzContext:
+def fuzz(mm_session: Session, request: pytest.FixtureRequest) -> Iterator[FuzzContext]:
     profile = str(request.config.getoption("mm_profile", default="ci"))
     seed = int(_run_option(request.config, "mm_seed") or 0)
     prepare(FUZZ, mm_session, profile, seed, (POSITIVE, NEGATIVE))
-    return FUZZ
+    yield FUZZ
+    FUZZ.close()
 
 
 @pytest.fixture(autouse=True)
