@@ -123,8 +123,19 @@ def test_cookie_sessions_need_csrf_on_writes(world: World) -> None:
 
 
 def test_head_only_where_upstream_routes_allow_it(world: World) -> None:
-    assert world.admin.head("/api/v4/users/me").status_code == 405
-    assert Api(world.server.url).head("/api/v4/system/ping").status_code == 405
+    # Under /api/v4 a wrong method falls through to the catch-all Handle404 (api4/api.go).
+    assert world.admin.head("/api/v4/users/me").status_code == 404
+    assert Api(world.server.url).head("/api/v4/system/ping").status_code == 404
     file_id = world.member.upload_id(world.public_id)
-    assert world.member.head(f"/api/v4/files/{file_id}/info").status_code == 405
+    assert world.member.head(f"/api/v4/files/{file_id}/info").status_code == 404
     assert world.member.head(f"/api/v4/files/{file_id}").status_code == 200
+
+
+def test_wrong_method_is_the_api_404_under_api_v4_and_405_elsewhere(world: World) -> None:
+    for method, path in (("OPTIONS", "/api/v4/license"), ("PUT", "/api/v4/files/" + "a" * 26)):
+        response = httpx.request(method, world.server.url + path)
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/json"
+        assert error_id(response) == "api.context.404.app_error"
+    public = httpx.request("PUT", f"{world.server.url}/files/{'a' * 26}/public")
+    assert public.status_code == 405

@@ -6,9 +6,14 @@ non-alphanumeric id misses the route and gets the router's 404 (`api.context.404
 handler and gets 400 `api.context.invalid_url_param.app_error`.
 
 Looked up: `Handle404` (app/server.go, web/handlers.go) builds `api.context.404.app_error` and
-renders it through `RenderWebAppError`, which answers JSON for `/api/` paths. A known path with the
-wrong method is gorilla's 405; Starlette's 405 (text body, `Allow` header) stands in for it
-(uncertain: the body of the upstream 405 was not read).
+renders it through `RenderWebAppError`, which answers JSON for `/api/` paths.
+
+A known path with the wrong method: api4/api.go `Init` registers, after every API route, the
+catch-all `srv.Router.Handle("/api/v4/{anything:.*}", api.Handle404)`. gorilla/mux (1.8) records a
+method mismatch but keeps looking, and a later route that matches fully clears it, so under
+/api/v4 a wrong method (HEAD on a GET-only route included: mux does not map HEAD to GET) is the
+same 404 `api.context.404.app_error`. Outside /api/v4 (the public file route) nothing matches
+and mux answers its plain 405. (The mux behaviour is read from its Route.Match, not run.)
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from mmconform.reference import (
@@ -126,6 +131,20 @@ async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    """Starlette raises 405 for a known path with another method; see the module docstring."""
+    if request.url.path.startswith("/api/v4/"):
+        state: State = request.app.state.mm
+        err = AppError(
+            "api.context.404.app_error",
+            404,
+            detailed=f"There doesn't appear to be an api call for the url='{request.url.path}'.",
+        )
+        return error_response(err, request, state)
+    headers = getattr(exc, "headers", None)
+    return PlainTextResponse("405 method not allowed", status_code=405, headers=headers)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app; builds (or reopens) the data dir, its config, store, keys and admin."""
     state = build_state(settings)
@@ -140,7 +159,11 @@ def create_app(settings: Settings) -> Starlette:
         *license_api.ROUTES,
         *lookups.ROUTES,
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(CommonHeaders)])
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(CommonHeaders)],
+        exception_handlers={405: _method_not_allowed},
+    )
     app.state.mm = state
     app.router.default = _not_found
     return app

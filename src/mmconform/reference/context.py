@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -254,14 +255,16 @@ def endpoint(
     """Wrap a handler like `api.APISessionRequired` / `api.APIHandler`.
 
     Starlette answers HEAD on every GET route; gorilla's `Methods("GET")` does not, so HEAD is a
-    405 unless the upstream route lists it (`head=True`). `no_token_fault` / `bad_token_fault`
-    name the seeded faults that break this one route's session check (see faults.yaml).
+    wrong method unless the upstream route lists it (`head=True`): it is handed to the app's
+    wrong-method handler like any other (404 under /api/v4, see app.py).
+    `no_token_fault` / `bad_token_fault` name the seeded faults that break this one route's
+    session check (see faults.yaml).
     """
 
     async def run(request: Request) -> Response:
         state: State = request.app.state.mm
         if request.method == "HEAD" and not head:
-            return Response(b"", 405, headers={"Allow": "GET"})
+            raise HTTPException(405, headers={"Allow": "GET"})
         try:
             token, where = _token_from(request)
             caller = resolve_session(state, token)
