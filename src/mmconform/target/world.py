@@ -251,32 +251,14 @@ class _Builder:
         self.w.channels["dm"] = str(body["id"])
 
     def upload(self, kind: str, state: str) -> StoredFile:
-        up = self.w.actors["uploader"]
         name = f"{self.w.prefix}-{kind}-{state}.txt"
         content = (
             f"mmconform {self.w.prefix} {kind} {state}\n".encode()
             + self.rng.randbytes(64).hex().encode()
         )
-        channel_id = self.w.channels[kind]
-        key = self.w.ledger.intent("file", name, parent=self.w.keys[kind])
+        key, stored = _upload(self.w, name, content, kind)
         self.w.keys[f"file:{kind}:{state}"] = key
-        body = self.t.api(
-            "POST",
-            "/files",
-            up,
-            files=[("channel_id", (None, channel_id)), ("files", (name, content, "text/plain"))],
-        )
-        info = body["file_infos"][0]
-        self.w.ledger.created(key, str(info["id"]))
-        return StoredFile(
-            id=str(info["id"]),
-            name=name,
-            content=content,
-            mime_type=str(info.get("mime_type", "")),
-            channel_kind=kind,
-            channel_id=channel_id,
-            uploader_id=str(up.user_id),
-        )
+        return stored
 
     def post(self, kind: str, state: str, file_ids: list[str], file_keys: list[str]) -> str:
         message = f"{self.w.prefix} {kind} {state}"
@@ -340,6 +322,11 @@ def random_id() -> str:
 
 def upload_extra(world: World, name: str, content: bytes, kind: str = "public") -> StoredFile:
     """Upload one more file as the uploader (behaviour tests), recorded in the ledger first."""
+    return _upload(world, name, content, kind)[1]
+
+
+def _upload(world: World, name: str, content: bytes, kind: str) -> tuple[str, StoredFile]:
+    """Upload as the uploader into the channel of `kind`; the ledger key and the stored file."""
     uploader = world.actors["uploader"]
     channel_id = world.channels[kind]
     key = world.ledger.intent("file", name, parent=world.keys.get(kind))
@@ -351,7 +338,7 @@ def upload_extra(world: World, name: str, content: bytes, kind: str = "public") 
     )
     info = body["file_infos"][0]
     world.ledger.created(key, str(info["id"]))
-    return StoredFile(
+    return key, StoredFile(
         id=str(info["id"]),
         name=name,
         content=content,
