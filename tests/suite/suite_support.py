@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,19 +108,29 @@ def rewriting_proxy(
         seen[0] += 1
         if stop is not None and stop_after is not None and seen[0] >= stop_after:
             stop.set()
-        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
-        upstream_response = await client.request(
-            request.method,
-            request.url.path,
-            params=request.query_params,
-            content=await request.body(),
-            headers=headers,
-        )
-        drop = {"content-length", "transfer-encoding", "content-encoding", "connection"}
-        out = {k: v for k, v in upstream_response.headers.items() if k.lower() not in drop}
-        status, out = rewrite(request, upstream_response.status_code, out)
-        return Response(upstream_response.content, status_code=status, headers=out)
+        status, out, body = await _relay(client, request)
+        status, out = rewrite(request, status, out)
+        return Response(body, status_code=status, headers=out)
 
+    return _proxy_app(forward)
+
+
+async def _relay(client: httpx.AsyncClient, request: Request) -> tuple[int, dict[str, str], bytes]:
+    """Send `request` on to the upstream; its status, the headers worth copying, its body."""
+    headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
+    answer = await client.request(
+        request.method,
+        request.url.path,
+        params=request.query_params,
+        content=await request.body(),
+        headers=headers,
+    )
+    drop = {"content-length", "transfer-encoding", "content-encoding", "connection"}
+    out = {k: v for k, v in answer.headers.items() if k.lower() not in drop}
+    return answer.status_code, out, answer.content
+
+
+def _proxy_app(forward: Callable[[Request], Awaitable[Response]]) -> Starlette:
     methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]
     return Starlette(routes=[Route("/{path:path}", forward, methods=methods)])
 
@@ -218,20 +228,9 @@ def switch_proxy(upstream: str, switch: Switch) -> Starlette:
     client = httpx.AsyncClient(base_url=upstream, timeout=30)
 
     async def forward(request: Request) -> Response:
-        headers = {k: v for k, v in request.headers.items() if k.lower() != "host"}
-        answer = await client.request(
-            request.method,
-            request.url.path,
-            params=request.query_params,
-            content=await request.body(),
-            headers=headers,
-        )
-        drop = {"content-length", "transfer-encoding", "content-encoding", "connection"}
-        out = {k: v for k, v in answer.headers.items() if k.lower() not in drop}
-        status, body = answer.status_code, answer.content
+        status, out, body = await _relay(client, request)
         if switch.rewrite is not None:
             status, out, body = switch.rewrite(request, status, out, body)
         return Response(body, status_code=status, headers=out)
 
-    methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]
-    return Starlette(routes=[Route("/{path:path}", forward, methods=methods)])
+    return _proxy_app(forward)

@@ -25,6 +25,27 @@ def pytest_in(folder: Path, *args: str, env: dict[str, str] | None = None) -> st
     return f"rc={result.returncode}\n{result.stdout}\n{result.stderr}"
 
 
+def matrix_in(server: RunningServer, run_dir: Path, *args: str) -> str:
+    """Run the permission-matrix module against `server` as its admin, results in `run_dir`."""
+    return pytest_in(
+        conformance_dir(),
+        str(conformance_dir() / "test_permissions.py"),
+        "--import-mode=importlib",
+        "--mm-url",
+        server.url,
+        "--mm-reports",
+        str(run_dir),
+        "--junitxml",
+        str(run_dir / "junit.xml"),
+        "-q",
+        *args,
+        env={
+            "MMCONFORM_LOGIN": server.admin_login,
+            "MMCONFORM_PASSWORD": server.admin_password,
+        },
+    )
+
+
 def test_without_url_the_plugin_does_nothing_unless_asked(tmp_path: Path) -> None:
     (tmp_path / "test_plain.py").write_text(
         "def test_plain():\n    assert True\n\ndef test_needs_target(mm_session):\n    pass\n",
@@ -53,23 +74,11 @@ def test_unavailable_actors_and_forbidden_changes_are_not_applicable(
 ) -> None:
     """An unlicensed target without --mm-allow-* flags: guests and config rows become N/A."""
     run_dir = tmp_path / "run"
-    out = pytest_in(
-        conformance_dir(),
-        str(conformance_dir() / "test_permissions.py"),
-        "--import-mode=importlib",
-        "--mm-url",
-        ref_server.url,
-        "--mm-reports",
-        str(run_dir),
-        "--junitxml",
-        str(run_dir / "junit.xml"),
-        "-q",
+    out = matrix_in(
+        ref_server,
+        run_dir,
         "-k",
         "guest_in_channel-public-attached or attachments_off or RemoveLicenseFile",
-        env={
-            "MMCONFORM_LOGIN": ref_server.admin_login,
-            "MMCONFORM_PASSWORD": ref_server.admin_password,
-        },
     )
     assert "rc=0" in out, out[-3000:]
     reasons = {}
@@ -93,25 +102,13 @@ def test_rows_follow_the_version_the_target_is_judged_by(
 ) -> None:
     """Judged as 9.10 the newer reference server breaks the old rule and the new row is N/A."""
     run_dir = tmp_path / "run"
-    out = pytest_in(
-        conformance_dir(),
-        str(conformance_dir() / "test_permissions.py"),
-        "--import-mode=importlib",
-        "--mm-url",
-        ref_server.url,
-        "--mm-reports",
-        str(run_dir),
-        "--junitxml",
-        str(run_dir / "junit.xml"),
-        "-q",
+    out = matrix_in(
+        ref_server,
+        run_dir,
         "--mm-server-version",
         "9.10.0",
         "-k",
         "GetFileInfo and team_member_not_in_channel-public-attached",
-        env={
-            "MMCONFORM_LOGIN": ref_server.admin_login,
-            "MMCONFORM_PASSWORD": ref_server.admin_password,
-        },
     )
     assert "rc=1" in out and "1 failed" in out, out[-3000:]
     assert "GetFileInfo[team_member_not_in_channel-public-attached]-403 [FILES-READ-006]" in out

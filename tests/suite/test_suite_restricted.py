@@ -15,10 +15,9 @@ from pathlib import Path
 
 import httpx
 from suite_support import license_server
-from test_suite_plugin import pytest_in
+from test_suite_plugin import matrix_in
 
 from mmconform.reference.server import running_server
-from mmconform.resources import conformance_dir
 from mmconform.target.rows import NEEDS_RESTRICTED, RESTRICTED
 
 UPLOAD_403 = "test_permission[UploadLicenseFile[system_admin-none-garbage-restricted_admin]-403]"
@@ -54,25 +53,7 @@ def _licence_rows(
             path = license_server(server, tmp_path, now_ms=int(time.time() * 1000)).licence_path
         extra = ["--mm-allow-license-changes", "--mm-license-file", str(path)]
     with running_server(data_dir=data, config_file=config, faults=faults) as server:
-        out = pytest_in(
-            conformance_dir(),
-            str(conformance_dir() / "test_permissions.py"),
-            "--import-mode=importlib",
-            "--mm-url",
-            server.url,
-            "--mm-reports",
-            str(run_dir),
-            "--junitxml",
-            str(run_dir / "junit.xml"),
-            "-q",
-            "-k",
-            "LicenseFile and system_admin",
-            *extra,
-            env={
-                "MMCONFORM_LOGIN": server.admin_login,
-                "MMCONFORM_PASSWORD": server.admin_password,
-            },
-        )
+        out = matrix_in(server, run_dir, "-k", "LicenseFile and system_admin", *extra)
         still_licensed = httpx.get(f"{server.url}/api/v4/license/client?format=old").json()
     assert still_licensed.get("IsLicensed") == ("true" if licensed else "false")
     reasons = {}
