@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from mmconform.datafile import parse_yaml
 from mmconform.errors import UsageError
 from mmconform.spec.loader import is_missing, resolve_pointer
 
@@ -44,9 +43,9 @@ def load_upstream(directory: Path) -> dict[str, Any]:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{path}: cannot read ({exc}); check the file") from None
-        _parse(text, str(path))  # each file alone first, so an error names its own file and line
+        parse_yaml(text, str(path))  # alone first: an error names its file and line
         texts.append(text if text.endswith("\n") else text + "\n")
-    doc = _parse("".join(texts), f"{directory} (assembled)")
+    doc = parse_yaml("".join(texts), f"{directory} (assembled)")
     if not isinstance(doc, dict) or not isinstance(doc.get("paths"), dict):
         raise UsageError(
             f"{directory}: the assembled files have no 'paths' mapping; introduction.yaml must end "
@@ -71,13 +70,3 @@ def resolve(doc: dict[str, Any], node: Any, needed_by: str) -> Any:
             )
         node = target
     return node
-
-
-def _parse(text: str, where: str) -> Any:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}:" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise UsageError(f"{where}:{line} {problem}; fix the YAML syntax") from None
