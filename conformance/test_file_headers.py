@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mmconform.live_target.headers import CASES, HeaderCase, check_headers
 from mmconform.plugin import Session, run_checked
-from mmconform.target.headers import CASES, HeaderCase, check_headers
 
 
 @pytest.mark.requirement("FILES-GET-002")

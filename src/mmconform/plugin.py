@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from mmconform.target.client import Actor, Target
-    from mmconform.target.rows import RowRunner
-    from mmconform.target.world import World
+    from mmconform.live_target.client import Actor, Target
+    from mmconform.live_target.rows import RowRunner
+    from mmconform.live_target.world import World
 
 PROFILES = ("quick", "ci", "full", "certify")
 _ENV = {
@@ -188,7 +188,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _probe(config: pytest.Config) -> Any:
-    from mmconform.target.probe import probe
+    from mmconform.live_target.probe import probe
 
     return probe(
         str(option(config, "mm_url")),
@@ -201,10 +201,10 @@ def _probe(config: pytest.Config) -> Any:
 
 def _prepare_controller(config: pytest.Config) -> None:
     """Probe, choose seed and run folder, switch on the baseline config if allowed."""
-    from mmconform.target.client import Target
-    from mmconform.target.ledger import Ledger
-    from mmconform.target.settings import apply_settings
-    from mmconform.target.world import make_prefix
+    from mmconform.live_target.client import Target
+    from mmconform.live_target.ledger import Ledger
+    from mmconform.live_target.settings import apply_settings
+    from mmconform.live_target.world import make_prefix
 
     result = _probe(config)
     config.stash[_STASH_PROBE] = result
@@ -273,8 +273,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """Controller: sweep the whole ledger once every worker is done, and restore config."""
     if not is_active(config) or is_worker(config) or _STASH_PROBE not in config.stash:
         return
-    from mmconform.target.cleanup import cleanup_ledger
-    from mmconform.target.client import Target
+    from mmconform.live_target.cleanup import cleanup_ledger
+    from mmconform.live_target.client import Target
 
     result = config.stash[_STASH_PROBE]
     run_dir = Path(config.option.mm_reports)
@@ -340,12 +340,12 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
             pytrace=False,
         )
     from mmconform.errors import TargetFailed, UsageError
-    from mmconform.target.cleanup import cleanup_ledger
-    from mmconform.target.client import ApiError, Target
-    from mmconform.target.gate import Gate, Permissions
-    from mmconform.target.ledger import Ledger
-    from mmconform.target.rows import RowRunner, minter_from_key
-    from mmconform.target.world import make_prefix, provision
+    from mmconform.live_target.cleanup import cleanup_ledger
+    from mmconform.live_target.client import ApiError, Target
+    from mmconform.live_target.gate import Gate, Permissions
+    from mmconform.live_target.ledger import Ledger
+    from mmconform.live_target.rows import RowRunner, minter_from_key
+    from mmconform.live_target.world import make_prefix, provision
 
     try:
         result = _probe(config)
@@ -409,8 +409,8 @@ def run_checked(session: Session, action: Any) -> None:
     TargetFailed → the target died: recorded for `mmconform run` (exit 3) and the run stops.
     """
     from mmconform.errors import TargetFailed
-    from mmconform.target.gate import NotApplicable
-    from mmconform.target.verdict import ConformanceFailure
+    from mmconform.live_target.gate import NotApplicable
+    from mmconform.live_target.verdict import ConformanceFailure
 
     # Outcomes are raised outside the except blocks so pytest shows one message, not a chain.
     skip = failure = died = None

@@ -10,7 +10,7 @@ import yaml
 from mmconform.errors import UsageError
 from mmconform.fuzz.profiles import PROFILE_NAMES, load_fuzz_data
 from mmconform.fuzz.runner import FuzzContext, derived_seed
-from mmconform.target.client import Actor, Secrets
+from mmconform.live_target.client import Actor, Secrets
 
 
 def test_shipped_profiles_load_and_grow() -> None:

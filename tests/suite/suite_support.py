@@ -18,10 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mmconform.live_target.client import Actor, Target
+from mmconform.live_target.probe import probe
 from mmconform.reference.licensing import mint_license
 from mmconform.reference.server import RunningServer
-from mmconform.target.client import Actor, Target
-from mmconform.target.probe import probe
 
 DAY_MS = 86_400_000
 

@@ -10,14 +10,14 @@ import pytest
 from starlette.requests import Request
 from suite_support import Licensed, Switch, serve_app, switch_proxy
 
+from mmconform.live_target.client import Target
+from mmconform.live_target.gate import Gate, Permissions
+from mmconform.live_target.ledger import Ledger
+from mmconform.live_target.probe import probe
+from mmconform.live_target.rows import RowRunner
+from mmconform.live_target.verdict import ConformanceFailure
+from mmconform.live_target.world import provision
 from mmconform.matrix import load_matrix
-from mmconform.target.client import Target
-from mmconform.target.gate import Gate, Permissions
-from mmconform.target.ledger import Ledger
-from mmconform.target.probe import probe
-from mmconform.target.rows import RowRunner
-from mmconform.target.verdict import ConformanceFailure
-from mmconform.target.world import provision
 
 Parts = tuple[int, dict[str, str], bytes]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from mmconform.target.client import Actor, Secrets, Target, curl_line, error_id_of
+from mmconform.live_target.client import Actor, Secrets, Target, curl_line, error_id_of
 
 
 def test_no_cookie_survives_to_the_next_request() -> None:

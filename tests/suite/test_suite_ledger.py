@@ -11,11 +11,11 @@ import pytest
 from suite_support import lookup_proxy, serve_app
 
 from mmconform.cli import main
+from mmconform.live_target.client import Actor, Target
+from mmconform.live_target.ledger import Ledger, read_ledger
+from mmconform.live_target.probe import probe
+from mmconform.live_target.world import provision
 from mmconform.reference.server import RunningServer
-from mmconform.target.client import Actor, Target
-from mmconform.target.ledger import Ledger, read_ledger
-from mmconform.target.probe import probe
-from mmconform.target.world import provision
 
 CREATES = {
     "/api/v4/users",

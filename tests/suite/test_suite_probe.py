@@ -16,9 +16,9 @@ from suite_support import serve_app
 
 from mmconform.cli import main
 from mmconform.errors import UsageError
+from mmconform.live_target.client import Target
+from mmconform.live_target.probe import probe, version_from_header
 from mmconform.reference.server import RunningServer
-from mmconform.target.client import Target
-from mmconform.target.probe import probe, version_from_header
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import httpx
 from suite_support import license_server
 from test_suite_plugin import matrix_in
 
+from mmconform.live_target.rows import NEEDS_RESTRICTED, RESTRICTED
 from mmconform.reference.server import running_server
-from mmconform.target.rows import NEEDS_RESTRICTED, RESTRICTED
 
 UPLOAD_403 = "test_permission[UploadLicenseFile[system_admin-none-garbage-restricted_admin]-403]"
 REMOVE_403 = (

@@ -14,10 +14,10 @@ import pytest
 from suite_support import Licensed, flipping_proxy, rewriting_proxy, serve_app
 
 from mmconform.cli import main
+from mmconform.live_target.client import Target
+from mmconform.live_target.ledger import read_ledger
+from mmconform.live_target.settings import get_setting, read_config
 from mmconform.resources import conformance_dir
-from mmconform.target.client import Target
-from mmconform.target.ledger import read_ledger
-from mmconform.target.settings import get_setting, read_config
 
 
 def verdicts(run_dir: Path) -> dict[str, str]:

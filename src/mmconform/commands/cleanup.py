@@ -44,9 +44,9 @@ def register(sub: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from mmconform.target.cleanup import cleanup_ledger
-    from mmconform.target.client import Target
-    from mmconform.target.probe import probe
+    from mmconform.live_target.cleanup import cleanup_ledger
+    from mmconform.live_target.client import Target
+    from mmconform.live_target.probe import probe
 
     if not args.url:
         raise UsageError("cleanup needs --url (the server the run used)")

@@ -171,10 +171,10 @@ def _remote_plan(args: argparse.Namespace) -> Plan:
 @contextmanager
 def _embedded_plan(stack: ExitStack) -> Iterator[Plan]:
     """Start the reference server, license it, enable guest accounts; stop it afterwards."""
+    from mmconform.live_target.client import Target
+    from mmconform.live_target.probe import probe
     from mmconform.reference.licensing import mint_license
     from mmconform.reference.server import running_server
-    from mmconform.target.client import Target
-    from mmconform.target.probe import probe
 
     server = stack.enter_context(running_server())
     if server.signing_key_path is None:
@@ -217,7 +217,7 @@ def _embedded_plan(stack: ExitStack) -> Iterator[Plan]:
 
 
 def _make_run_dir(reports: Path, seed: int) -> tuple[str, Path]:
-    from mmconform.target.world import make_prefix
+    from mmconform.live_target.world import make_prefix
 
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     run_id = f"{stamp}-{make_prefix(seed, stamp)}"
@@ -332,7 +332,7 @@ def handle(args: argparse.Namespace) -> int:
     print(f"mmconform: seed {seed}")
     with ExitStack() as stack:
         if args.url:
-            from mmconform.target.probe import probe
+            from mmconform.live_target.probe import probe
 
             plan = _remote_plan(args)
             result = probe(

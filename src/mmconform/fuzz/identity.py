@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmconform.target.client import Actor
+from mmconform.live_target.client import Actor
 
 PUBLIC_PATH_REGEX = "^/files/"
 

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from hypothesis import strategies as st
 
-from mmconform.target.client import Actor, Target
-from mmconform.target.world import World
+from mmconform.live_target.client import Actor, Target
+from mmconform.live_target.world import World
 
 FILE_OPERATIONS = ("GetFile", "GetFileInfo", "GetFileLink")
 PUBLIC_OPERATIONS = ("GetFilePublic", "HeadFilePublic")

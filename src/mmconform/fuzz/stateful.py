@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
 from mmconform.fuzz.runner import FuzzContext, FuzzFailure, derived_seed
-from mmconform.target.client import ApiError
+from mmconform.live_target.client import ApiError
 
 REQ_STATE = "CONTRACT-STATE-001"
 _UPLOAD = "POST /api/v4/files"

@@ -58,8 +58,8 @@ def _prepare(url: str, login: str, password: str, licence: bytes | None) -> None
     No licence (None) for a server that restricts its admin: the upload would be refused, and
     the rows that need the restriction need no licence.
     """
-    from mmconform.target.client import Target
-    from mmconform.target.probe import probe
+    from mmconform.live_target.client import Target
+    from mmconform.live_target.probe import probe
 
     result = probe(url, login=login, password=password)
     target = Target(url)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmconform.target.client import Actor, Target
-from mmconform.target.ledger import Ledger
-from mmconform.target.settings import (
+from mmconform.live_target.client import Actor, Target
+from mmconform.live_target.ledger import Ledger
+from mmconform.live_target.settings import (
     apply_settings,
     differences,
     get_setting,

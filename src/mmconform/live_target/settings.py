@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from mmconform.target.client import API, Actor, Target
-from mmconform.target.ledger import Ledger
+from mmconform.live_target.client import API, Actor, Target
+from mmconform.live_target.ledger import Ledger
 
 SANITISED = "********************************"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mmconform.target.client import Actor, ApiError, Target
-from mmconform.target.ledger import Ledger, LedgerObject, LedgerState, read_ledger
-from mmconform.target.settings import apply_settings, nested_patch, restore_settings
+from mmconform.live_target.client import Actor, ApiError, Target
+from mmconform.live_target.ledger import Ledger, LedgerObject, LedgerState, read_ledger
+from mmconform.live_target.settings import apply_settings, nested_patch, restore_settings
 
 _PERMANENT_DELETION = {
     "ServiceSettings.EnableAPITeamDeletion": True,

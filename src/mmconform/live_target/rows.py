@@ -19,13 +19,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from mmconform.live_target.client import API, Actor
+from mmconform.live_target.gate import Gate, NotApplicable
+from mmconform.live_target.media import png
+from mmconform.live_target.settings import SANITISED, apply_settings, restore_settings
+from mmconform.live_target.verdict import ConformanceFailure, Verdict
+from mmconform.live_target.world import StoredFile, World
 from mmconform.matrix import RESTRICTABLE, Row
-from mmconform.target.client import API, Actor
-from mmconform.target.gate import Gate, NotApplicable
-from mmconform.target.media import png
-from mmconform.target.settings import SANITISED, apply_settings, restore_settings
-from mmconform.target.verdict import ConformanceFailure, Verdict
-from mmconform.target.world import StoredFile, World
 
 JUNK_ID = "junk"
 BOGUS_HASH = "A" * 43

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmconform.target.client import API, curl_line
-from mmconform.target.media import png
-from mmconform.target.verdict import ConformanceFailure
-from mmconform.target.world import World, upload_extra
+from mmconform.live_target.client import API, curl_line
+from mmconform.live_target.media import png
+from mmconform.live_target.verdict import ConformanceFailure
+from mmconform.live_target.world import World, upload_extra
 
 _GIF = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from mmconform.errors import TargetFailed, UsageError
-from mmconform.target.client import API, Actor, Target, error_id_of
+from mmconform.live_target.client import API, Actor, Target, error_id_of
 from mmconform.versions import parse_version
 
 _VERSION_ID = re.compile(r"^\d+\.\d+\.\d+")

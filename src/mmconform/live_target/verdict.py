@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from mmconform.live_target.client import Actor, curl_line, error_id_of
+from mmconform.live_target.world import StoredFile
 from mmconform.matrix import Row
-from mmconform.target.client import Actor, curl_line, error_id_of
-from mmconform.target.world import StoredFile
 
 if TYPE_CHECKING:
-    from mmconform.target.rows import Request, RowRunner
+    from mmconform.live_target.rows import Request, RowRunner
 
 
 class ConformanceFailure(AssertionError):

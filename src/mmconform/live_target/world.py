@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from mmconform.target.client import API, Actor, ApiError, Target
-from mmconform.target.ledger import Ledger
+from mmconform.live_target.client import API, Actor, ApiError, Target
+from mmconform.live_target.ledger import Ledger
 
 # Short codes keep usernames within Mattermost's 22 characters.
 _USER_CODES = {
