@@ -19,7 +19,10 @@ An entry's fields (`operation`/`operations` and so on take one value or a list):
   which no run can switch on, so only licence rows may ask for it);
 - `expect`: the status; `error_id`: the AppError id where the server defines one;
 - `requirements`: IDs from the registry; `versions`: a range such as ">=9.11" where behaviour
-  changed (two rows may share a key only if both carry ranges); `note`: free text.
+  changed (two rows may share a key only if both carry ranges); `note`: free text;
+- `unknown`: `{versions: RANGE, reason: TEXT}`, versions where what the server does is not known
+  (e.g. a fix picked into a dot release whose diff nobody has read): the row is not applicable
+  there, with the reason, rather than a guess.
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ _LISTS = {
     "channel": "channels",
     "state": "states",
 }
-_OPTIONAL = {"config", "variant", "error_id", "versions", "note"}
+_OPTIONAL = {"config", "variant", "error_id", "versions", "unknown", "note"}
 _ALLOWED = set(_LISTS) | set(_LISTS.values()) | {"expect", "requirements"} | _OPTIONAL
 
 
@@ -145,6 +148,8 @@ class Row:
     error_id: str | None = None
     versions: VersionRange | None = None
     source: str = ""
+    unknown: VersionRange | None = None
+    unknown_reason: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str, str, str | None]:
@@ -161,6 +166,24 @@ class Row:
         if self.versions is None or server_version is None:
             return True
         return self.versions.contains(server_version)
+
+    def unknown_at(self, server_version: str | None) -> bool:
+        """True where the behaviour of this version is not known (see `unknown`)."""
+        if self.unknown is None or server_version is None:
+            return False
+        return self.unknown.contains(server_version)
+
+
+def _unknown(entry: dict[str, Any], where: str) -> tuple[VersionRange | None, str]:
+    raw = entry.get("unknown")
+    if raw is None:
+        return None, ""
+    block = require_mapping(raw, f"{where}: unknown")
+    require_keys(block, f"{where}: unknown", {"versions", "reason"}, set())
+    reason = block["reason"]
+    if not isinstance(reason, str) or not reason.strip():
+        raise UsageError(f"{where}: unknown.reason must say why the behaviour is not known")
+    return VersionRange.parse(str(block["versions"]), f"{where}: unknown"), " ".join(reason.split())
 
 
 def row_id(
@@ -218,6 +241,7 @@ def _expand(entry: dict[str, Any], where: str) -> list[Row]:
     variant = entry.get("variant")
     versions = entry.get("versions")
     vrange = VersionRange.parse(str(versions), where) if versions is not None else None
+    unknown_range, unknown_reason = _unknown(entry, where)
     rows = []
     for op, actor, channel, state in itertools.product(ops, actors, channels, states):
         _check_member(op, tuple(SHAPES), "operation", where)
@@ -252,6 +276,8 @@ def _expand(entry: dict[str, Any], where: str) -> list[Row]:
                 error_id=str(entry["error_id"]) if entry.get("error_id") else None,
                 versions=vrange,
                 source=where,
+                unknown=unknown_range,
+                unknown_reason=unknown_reason,
             )
         )
     return rows

@@ -77,6 +77,13 @@ def register(sub: Any) -> None:
         help="judge the target as this version (env MMCONFORM_SERVER_VERSION)",
     )
     p.add_argument(
+        "--as-version",
+        default=env("MMCONFORM_AS_VERSION"),
+        metavar="X.Y.Z",
+        help="the embedded server emulates this Mattermost version (env MMCONFORM_AS_VERSION; "
+        "not with --url)",
+    )
+    p.add_argument(
         "-n",
         "--workers",
         type=int,
@@ -137,6 +144,15 @@ class Plan:
 def _validate(args: argparse.Namespace) -> None:
     if args.url is None and (args.token or args.login or args.password):
         raise UsageError("credentials given without --url; add --url or drop the credentials")
+    if args.as_version and args.url:
+        raise UsageError(
+            "--as-version sets the embedded server's version and cannot change a --url target; "
+            "drop it, or use --server-version to judge the target as another version"
+        )
+    if args.as_version:
+        from mmconform.commands.serve import check_as_version
+
+        args.as_version = check_as_version(args.as_version)
     if args.allow_license_changes and not args.license_file:
         raise UsageError(
             "--allow-license-changes needs --license-file FILE (the licence to restore afterwards)"
@@ -169,14 +185,14 @@ def _remote_plan(args: argparse.Namespace) -> Plan:
 
 
 @contextmanager
-def _embedded_plan(stack: ExitStack) -> Iterator[Plan]:
+def _embedded_plan(stack: ExitStack, as_version: str | None = None) -> Iterator[Plan]:
     """Start the reference server, license it, enable guest accounts; stop it afterwards."""
     from mmconform.live_target.client import Target
     from mmconform.live_target.probe import probe
     from mmconform.reference.licensing import mint_license
     from mmconform.reference.server import running_server
 
-    server = stack.enter_context(running_server())
+    server = stack.enter_context(running_server(as_version=as_version))
     if server.signing_key_path is None:
         raise UsageError("the embedded server has no licence signing key; cannot license it")
     secret_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mmconform-lic-")))
@@ -344,7 +360,7 @@ def handle(args: argparse.Namespace) -> int:
             )
             plan.url, plan.version = result.url, result.version
         else:
-            plan = stack.enter_context(_embedded_plan(stack))
+            plan = stack.enter_context(_embedded_plan(stack, args.as_version))
             print(f"mmconform: embedded reference server at {plan.url}")
         run_id, run_dir = _make_run_dir(Path(args.reports), seed)
         version = args.server_version or plan.version or "unknown"

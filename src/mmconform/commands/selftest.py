@@ -45,6 +45,12 @@ def register(sub: Any) -> None:
         "--seed", type=int, default=DEFAULT_SEED, help=f"suite seed (default {DEFAULT_SEED})"
     )
     p.add_argument(
+        "--as-version",
+        default=None,
+        metavar="X.Y.Z",
+        help="every server (the clean one too) emulates this Mattermost version (default 11.5.0)",
+    )
+    p.add_argument(
         "--shard",
         default=None,
         metavar="K/N",
@@ -64,6 +70,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from mmconform.commands.serve import check_as_version
     from mmconform.selftest.judge import judge
     from mmconform.selftest.plan import load_faults
     from mmconform.selftest.render import terminal_lines, write
@@ -71,6 +78,7 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UsageError("--jobs must be 1 or more")
+    as_version = check_as_version(args.as_version)
     shard = parse_shard(args.shard)
     faults = load_faults(args.fault)
     if shard is not None:
@@ -83,11 +91,12 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--reports {args.reports}: cannot create {folder} ({exc.strerror})"
         ) from None
-    spec = RunSpec(profile=args.profile, seed=args.seed, reports=folder)
+    spec = RunSpec(profile=args.profile, seed=args.seed, reports=folder, as_version=as_version)
     where = f" (shard {args.shard})" if shard else ""
     print(
         f"mmconform selftest: {len(faults)} fault(s){where} + the clean server, profile "
-        f"{args.profile}, seed {args.seed}, {args.jobs} job(s)",
+        f"{args.profile}, seed {args.seed}, {args.jobs} job(s)"
+        + (f", emulating {as_version}" if as_version else ""),
         flush=True,
     )
     started = time.monotonic()

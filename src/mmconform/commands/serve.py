@@ -27,7 +27,14 @@ def register(sub: Any) -> None:
     p.add_argument("--site-url", help="site URL for public links (default: from the request)")
     p.add_argument("--config", type=Path, help="JSON config overrides (Mattermost layout)")
     p.add_argument("--license-public-key", type=Path, help="PEM public key for licences")
-    p.add_argument("--server-version", default=None, help="version to report (default 11.5.0)")
+    p.add_argument(
+        "--as-version",
+        "--server-version",
+        dest="as_version",
+        default=None,
+        metavar="X.Y.Z",
+        help="emulate this Mattermost version: report it and follow its rules (default 11.5.0)",
+    )
     p.add_argument(
         "--fault",
         action="append",
@@ -76,6 +83,19 @@ def _check_paths(args: argparse.Namespace) -> None:
             raise UsageError(f"{flag} {path}: no such file; pass an existing file")
 
 
+def check_as_version(text: str | None) -> str | None:
+    """One line and exit 2 for a version the reference server cannot emulate."""
+    from mmconform.reference.versions import VersionError, parse_version
+
+    if text is None:
+        return None
+    try:
+        parse_version(text)
+    except VersionError as exc:
+        raise UsageError(f"--as-version: {exc}") from None
+    return text.strip()
+
+
 def handle(args: argparse.Namespace) -> int:
     from mmconform.reference.config import ConfigError
     from mmconform.reference.server import bind_socket, running_server
@@ -83,6 +103,7 @@ def handle(args: argparse.Namespace) -> int:
 
     if args.list_faults:
         return _list_faults()
+    as_version = check_as_version(args.as_version)
     faults = _faults(args.fault)
     _check_paths(args)
     try:
@@ -98,7 +119,7 @@ def handle(args: argparse.Namespace) -> int:
         "admin_password": args.admin_password,
         "config_file": args.config,
         "license_public_key": args.license_public_key,
-        "server_version": args.server_version or DEFAULT_VERSION,
+        "server_version": as_version or DEFAULT_VERSION,
         "faults": faults,
     }
     stop = threading.Event()
@@ -107,6 +128,7 @@ def handle(args: argparse.Namespace) -> int:
     try:
         with running_server(host=args.host, data_dir=args.data_dir, sock=sock, **settings) as srv:
             print(f"mmconform reference server ready at {srv.url}", flush=True)
+            print(f"emulating Mattermost {settings['server_version']}", flush=True)
             if faults:
                 print(f"seeded faults on: {', '.join(sorted(faults))}", flush=True)
             print(

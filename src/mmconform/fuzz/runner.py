@@ -108,6 +108,7 @@ class FuzzContext:
     redact: Callable[[str], str] = field(default=str)
     world: Any = None
     seed: int = 0
+    version: str | None = None  # the version the run judges the target by
     _excluded: dict[str, list[Any]] = field(default_factory=dict, repr=False)
     _http: Any = field(default=None, repr=False)
 
@@ -149,6 +150,29 @@ class FuzzContext:
                 names = [n for n in names if n not in STATEFUL_CHECKS]
             self._excluded[key] = list(CHECKS.get_by_names(names))
         return self._excluded[key]
+
+    def absent(self, case: Any) -> str | None:
+        """Why the case's operation does not exist on the target's version, or None.
+
+        An operation that came in a later release carries `x-mmconform-versions` in its
+        fragment; on older servers its route is missing, and what they answer instead is judged
+        by the matrix row of that version (e.g. FILES-PUBLIC-007), not by the fuzzer.
+        """
+        raw = case.operation.definition.raw or {}
+        text = raw.get("x-mmconform-versions")
+        if not text or not self.version:
+            return None
+        from mmconform.versions import VersionRange
+
+        where = f"spec operation {case.operation.label}"
+        try:
+            if VersionRange.parse(str(text), where).contains(self.version):
+                return None
+        except ValueError:  # an unparsable server version: judge it by every rule
+            return None
+        return (
+            f"not applicable: {case.operation.label} exists from {text}, target is {self.version}"
+        )
 
     def wanted(self, case: Any, phases: Iterable[str] | None = None) -> bool:
         """Cases of a phase left out (by the profile, or `phases`) are generated but not sent."""
@@ -249,6 +273,7 @@ def prepare(
     from mmconform.fuzz.inputs import pool_from_world
 
     fuzz.seed = seed
+    fuzz.version = session.server_version
     fuzz.base_url = session.target.base_url
     fuzz.redact = session.target.redact
     fuzz.profile = fuzz.data.profile(profile_name)

@@ -55,6 +55,8 @@ def build_machine(schema: Any, fuzz: FuzzContext) -> type[Any]:
         def validate_response(
             self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
         ) -> None:
+            if fuzz.absent(case):  # not routed on this version: its matrix row judges it
+                return
             try:
                 fuzz.validate(case, response, recorder=getattr(self, "recorder", None), **kwargs)
             except FuzzFailure as exc:

@@ -309,6 +309,11 @@ class RowRunner:
 
     # --- running ---------------------------------------------------------------------------------
     def run(self, row: Row) -> None:
+        if row.unknown_at(self.version):
+            raise NotApplicable(
+                f"what a server of version {self.version} does here is unknown: "
+                f"{row.unknown_reason}"
+            )
         if not row.applies_to(self.version):
             assert row.versions is not None
             raise NotApplicable(f"server version {self.version} is outside {row.versions.text}")

@@ -6,6 +6,8 @@
   system) check. No archived-channel check, as in the newest code.
 - read_channel(): `read_channel_content` via to_channel, or for open channels `read_public_channel`
   at team level unless `ComplianceSettings.Enable` (`HasPermissionToReadChannel`).
+- by_post(): the older `SessionHasPermissionToChannelByPost` (@b1683404, fork tamhub 9.1), used
+  by servers emulating releases before the file and post reads moved to the helpers above.
 """
 
 from __future__ import annotations
@@ -90,6 +92,26 @@ class Authz:
         if channel["type"] == "O" and not self._compliance():
             return self.to_team(s, str(channel["team_id"]), "read_public_channel")
         return False
+
+    def by_post(self, s: Session, post_id: str, perm: str) -> bool:
+        """`SessionHasPermissionToChannelByPost`: the member of the post's channel, else the team
+        of that channel, else the system roles. No empty-id guard: a file with no post (PostId
+        "") finds neither and falls through to the system roles, which only admins pass."""
+        member = self.store.one(
+            "SELECT m.roles FROM posts p JOIN channel_members m ON m.channel_id = p.channel_id "
+            "WHERE p.id = ? AND m.user_id = ?",
+            post_id,
+            s.user_id,
+        )
+        if member is not None and roles_grant(str(member["roles"]), perm):
+            return True
+        channel = self.store.one(
+            "SELECT c.team_id FROM posts p JOIN channels c ON c.id = p.channel_id WHERE p.id = ?",
+            post_id,
+        )
+        if channel is not None and channel["team_id"]:
+            return self.to_team(s, str(channel["team_id"]), perm)
+        return self.to(s, perm)
 
     def read_post(self, s: Session, post_id: str) -> bool:
         """`SessionHasPermissionToReadPost`: no channel for the post → system-level check."""

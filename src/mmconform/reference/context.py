@@ -31,6 +31,7 @@ from mmconform.reference.errors import (
 from mmconform.reference.ids import is_valid_id, new_id
 from mmconform.reference.settings import Settings
 from mmconform.reference.store import Store
+from mmconform.reference.versions import check_rule, rules_for
 
 BUILD_NUMBER = "0"
 
@@ -71,6 +72,14 @@ class State:
     def version_header(self) -> str:
         licensed = "true" if self.license is not None else "false"
         return f"{self.settings.server_version}.{BUILD_NUMBER}.{self.config.digest()}.{licensed}"
+
+    def has_rule(self, name: str) -> bool:
+        """Does the emulated version have this rule of `versions.yaml` (the newer behaviour)?"""
+        rules = rules_for(self.settings.server_version)
+        if name in rules:
+            return True
+        check_rule(name)
+        return False
 
     def fault(self, name: str) -> bool:
         """Seam for the fault-injection catalogue: true only for names switched on at start."""
@@ -248,7 +257,7 @@ def endpoint(
     handler: Handler,
     *,
     session: bool = True,
-    head: bool = False,
+    head: bool | str = False,
     no_token_fault: str = "",
     bad_token_fault: str = "",
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -256,14 +265,17 @@ def endpoint(
 
     Starlette answers HEAD on every GET route; gorilla's `Methods("GET")` does not, so HEAD is a
     wrong method unless the upstream route lists it (`head=True`): it is handed to the app's
-    wrong-method handler like any other (404 under /api/v4, see app.py).
+    wrong-method handler like any other (404 under /api/v4, see app.py). A rule name of
+    `versions.yaml` for `head` routes HEAD only on versions that have that rule.
     `no_token_fault` / `bad_token_fault` name the seeded faults that break this one route's
     session check (see faults.yaml).
     """
 
     async def run(request: Request) -> Response:
         state: State = request.app.state.mm
-        if request.method == "HEAD" and not head:
+        if request.method == "HEAD" and not (
+            head is True or (isinstance(head, str) and state.has_rule(head))
+        ):
             raise HTTPException(405, headers={"Allow": "GET"})
         try:
             token, where = _token_from(request)

@@ -60,9 +60,21 @@ def get_live_file(
     return row
 
 
+def _read_permission(ctx: Ctx, info: dict[str, Any]) -> bool:
+    """The read check of the emulated version (versions.yaml): through the post before 9.7,
+    read_channel_content on the file's channel until the public-channel read came (9.11 and
+    the 9.9.3/9.10.2 picks), then HasPermissionToReadChannel."""
+    state = ctx.state
+    if not state.has_rule("file-read-by-channel"):
+        return state.authz.by_post(ctx.session, str(info["post_id"]), "read_channel_content")
+    if not state.has_rule("file-read-public-channel"):
+        return state.authz.to_channel(ctx.session, str(info["channel_id"]), "read_channel_content")
+    return state.authz.read_channel(ctx.session, str(info["channel_id"]))
+
+
 def require_file_read(ctx: Ctx, info: dict[str, Any]) -> None:
     """Uploader, or read permission on the file's channel; bookmark files need the permission."""
-    allowed = ctx.state.authz.read_channel(ctx.session, str(info["channel_id"]))
+    allowed = _read_permission(ctx, info)
     if not allowed and ctx.state.fault("guest-reads-public-channel"):
         allowed = _guest_public_read(ctx, str(info["channel_id"]))
     if info["creator_id"] == BOOKMARK_OWNER:

@@ -236,8 +236,10 @@ def public_link_hash(file_id: str, salt: str) -> str:
 
 
 def _public_links_on(ctx: Ctx) -> None:
+    """403 from 7.3 (PR #20767), 501 before (versions.yaml `disabled-is-403`)."""
     if not ctx.state.config.get("FileSettings", "EnablePublicLink"):
-        raise AppError("api.file.get_public_link.disabled.app_error", 403)
+        status = 403 if ctx.state.has_rule("disabled-is-403") else 501
+        raise AppError("api.file.get_public_link.disabled.app_error", status)
 
 
 def _salt(ctx: Ctx) -> str:
@@ -277,7 +279,11 @@ async def get_public_file(ctx: Ctx) -> Response:
 
 
 ROUTES = [
-    Route("/api/v4/files/{file_id:mmid}", endpoint(get_file, head=True), methods=["GET", "HEAD"]),
+    Route(
+        "/api/v4/files/{file_id:mmid}",
+        endpoint(get_file, head="head-api-file"),
+        methods=["GET", "HEAD"],
+    ),
     Route(
         "/api/v4/files/{file_id:mmid}/info",
         endpoint(get_file_info, no_token_fault="auth-no-token-file-info"),
@@ -286,7 +292,7 @@ ROUTES = [
     Route("/api/v4/files/{file_id:mmid}/link", endpoint(get_file_link), methods=["GET"]),
     Route(
         "/files/{file_id:mmid}/public",
-        endpoint(get_public_file, session=False, head=True),
+        endpoint(get_public_file, session=False, head="head-public-file"),
         methods=["GET", "HEAD"],
     ),
 ]

@@ -144,6 +144,13 @@ def etag_for(version: str, infos: list[dict[str, Any]]) -> str:
     return f"{version}.{infos[0]['post_id']}.{max_update}"
 
 
+def _may_read_post(ctx: Ctx, post_id: str) -> bool:
+    """SessionHasPermissionToReadPost from 11.5 (and 10.11.11), ...ToChannelByPost before."""
+    if ctx.state.has_rule("post-infos-public-channel"):
+        return ctx.state.authz.read_post(ctx.session, post_id)
+    return ctx.state.authz.by_post(ctx.session, post_id, "read_channel_content")
+
+
 async def file_infos_for_post(ctx: Ctx) -> Response:
     post_id = ctx.path_id("post_id")
     faults = ctx.state.settings.faults
@@ -153,9 +160,10 @@ async def file_infos_for_post(ctx: Ctx) -> Response:
         and ctx.state.store.one("SELECT 1 FROM posts WHERE id = ?", post_id) is None
     ):
         raise RuntimeError("fault unknown-post-500: post lookup dereferenced nil")
-    if "bola-post-file-infos" not in faults and not ctx.state.authz.read_post(ctx.session, post_id):
+    if "bola-post-file-infos" not in faults and not _may_read_post(ctx, post_id):
         raise permission_error(ctx.session.user_id, "read_channel_content")
-    include_deleted = ctx.query_flag("include_deleted")
+    # Ignored before 7.3 (versions.yaml `include-deleted`).
+    include_deleted = ctx.query_flag("include_deleted") and ctx.state.has_rule("include-deleted")
     admin_only = "include-deleted-for-non-admins" not in faults
     if include_deleted and admin_only and not ctx.state.authz.to(ctx.session, "manage_system"):
         raise permission_error(ctx.session.user_id, "manage_system")

@@ -72,9 +72,16 @@ def running_server(
     data_dir: Path | str | None = None,
     startup_timeout: float = 20.0,
     sock: socket.socket | None = None,
+    as_version: str | None = None,
     **settings: Any,
 ) -> Iterator[RunningServer]:
-    """Start, wait for ping, yield a `RunningServer`, then stop and clean up."""
+    """Start, wait for ping, yield a `RunningServer`, then stop and clean up.
+
+    `as_version` (X.Y.Z) makes the server report that version and follow its rules
+    (`versions.yaml`); it is the same setting as `server_version`.
+    """
+    if as_version is not None:
+        settings["server_version"] = as_version
     own_dir = data_dir is None
     root = Path(tempfile.mkdtemp(prefix="mmconform-ref-")) if own_dir else Path(str(data_dir))
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mmconform.reference.versions import parse_version
+
 DEFAULT_VERSION = "11.5.0"
 
 
@@ -14,6 +16,10 @@ class Settings:
 
     `faults` is the seam for the later fault-injection catalogue: a set of names the handlers may
     consult; empty by default so the clean server pays nothing for it.
+    `server_version` is both what X-Version-Id reports and the version whose rules the handlers
+    follow (`versions.yaml`): a server that reported one version and behaved as another would
+    teach the suite the wrong boundaries. Checked here, so every way of starting a server
+    (serve, run, selftest, tests) refuses a malformed one.
     """
 
     data_dir: Path
@@ -24,3 +30,6 @@ class Settings:
     config_file: Path | None = None
     license_public_key: Path | None = None
     faults: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        parse_version(self.server_version)

@@ -161,7 +161,9 @@ async def upload_file(ctx: Ctx) -> Response:
     faults = ctx.state.settings.faults
     enabled = cfg.get("FileSettings", "EnableFileAttachments")
     if not enabled and "attachments-disabled-ignored" not in faults:
-        raise AppError("api.file.attachments.disabled.app_error", 403)
+        # 501 before 7.3 (PR #20767; versions.yaml `disabled-is-403`).
+        status = 403 if ctx.state.has_rule("disabled-is-403") else 501
+        raise AppError("api.file.attachments.disabled.app_error", status)
     length_header = ctx.request.headers.get("content-length")
     if length_header is not None and length_header.strip() == "0":
         if "empty-upload-500" in faults:

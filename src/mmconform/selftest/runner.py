@@ -34,6 +34,7 @@ class RunSpec:
     seed: int
     reports: Path
     workers: int = 1
+    as_version: str | None = None  # the servers emulate this version (None: the default)
 
 
 def server_config(faults: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -147,7 +148,9 @@ def run_suite(spec: RunSpec, faults: tuple[str, ...], label: str) -> Outcome:
             if config:
                 config_file = Path(secret) / "config.json"
                 config_file.write_text(json.dumps(config), encoding="utf-8")
-            with running_server(faults=frozenset(faults), config_file=config_file) as server:
+            with running_server(
+                faults=frozenset(faults), config_file=config_file, as_version=spec.as_version
+            ) as server:
                 code = _run_child(spec, server, Path(secret), out_dir, log, restricts_admin(config))
     except Exception as exc:  # a server that would not start is an error of this run only
         return Outcome(-1, (), None, log, time.monotonic() - started, f"{exc}")
