@@ -128,7 +128,6 @@ def handle(args: argparse.Namespace) -> int:
     try:
         with running_server(host=args.host, data_dir=args.data_dir, sock=sock, **settings) as srv:
             print(f"mmconform reference server ready at {srv.url}", flush=True)
-            print(f"emulating Mattermost {settings['server_version']}", flush=True)
             if faults:
                 print(f"seeded faults on: {', '.join(sorted(faults))}", flush=True)
             print(
@@ -136,6 +135,7 @@ def handle(args: argparse.Namespace) -> int:
                 f"{srv.data_dir / 'admin-credentials.json'}",
                 flush=True,
             )
+            print(f"emulating Mattermost {settings['server_version']}", flush=True)
             stop.wait()
     except ConfigError as exc:
         raise UsageError(f"{exc}; fix the config file") from exc
