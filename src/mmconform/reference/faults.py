@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from mmconform.reference.versions import VersionError, parse_version
+
 CATALOGUE = "faults.yaml"
 CLASSES = frozenset(
     {
@@ -33,7 +35,7 @@ CLASSES = frozenset(
     }
 )
 _REQUIRED = {"name", "class", "description", "requirements"}
-_OPTIONAL = {"known_gap", "server_config"}
+_OPTIONAL = {"known_gap", "server_config", "as_version"}
 
 
 class FaultError(ValueError):
@@ -50,6 +52,9 @@ class Fault:
     # Config-file content the fault's server starts with ({section: {key: value}}): for settings
     # such as ExperimentalSettings.RestrictSystemAdmin that the API cannot change.
     server_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The version the fault's server emulates (X.Y.Z; None: the selftest's): for faults that
+    # only exist on a server of an older version (versions.yaml).
+    as_version: str | None = None
 
 
 def _fault(row: Any, index: int) -> Fault:
@@ -76,6 +81,12 @@ def _fault(row: Any, index: int) -> Fault:
             f"{where} ({row['name']}): server_config must map config sections to "
             "{setting: value} mappings"
         )
+    version = row.get("as_version")
+    if version is not None:
+        try:
+            parse_version(str(version))
+        except VersionError as exc:
+            raise FaultError(f"{where} ({row['name']}): as_version: {exc}") from None
     return Fault(
         str(row["name"]),
         str(row["class"]),
@@ -83,6 +94,7 @@ def _fault(row: Any, index: int) -> Fault:
         tuple(reqs),
         " ".join(str(gap).split()) if gap else None,
         {str(k): dict(v) for k, v in config.items()},
+        str(version) if version is not None else None,
     )
 
 

@@ -49,6 +49,15 @@ def server_config(faults: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return merged
 
 
+def fault_version(faults: tuple[str, ...]) -> str | None:
+    """The version the faults' server must emulate (`as_version` in faults.yaml), if any."""
+    from mmconform.reference.faults import load_catalogue
+
+    catalogue = load_catalogue()
+    versions = {catalogue[n].as_version for n in faults} - {None}
+    return next(iter(sorted(v for v in versions if v is not None)), None)
+
+
 def restricts_admin(config: dict[str, dict[str, Any]]) -> bool:
     return config.get("ExperimentalSettings", {}).get("RestrictSystemAdmin") is True
 
@@ -149,7 +158,9 @@ def run_suite(spec: RunSpec, faults: tuple[str, ...], label: str) -> Outcome:
                 config_file = Path(secret) / "config.json"
                 config_file.write_text(json.dumps(config), encoding="utf-8")
             with running_server(
-                faults=frozenset(faults), config_file=config_file, as_version=spec.as_version
+                faults=frozenset(faults),
+                config_file=config_file,
+                as_version=fault_version(faults) or spec.as_version,
             ) as server:
                 code = _run_child(spec, server, Path(secret), out_dir, log, restricts_admin(config))
     except Exception as exc:  # a server that would not start is an error of this run only
