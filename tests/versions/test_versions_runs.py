@@ -6,7 +6,7 @@ ignored), 9.5.0 (before 9.6/9.7: HEAD public 405, reads through the post), 9.10.
 before the 9.11 public-channel read) and 10.11.0 (before 11.5's post file infos). 11.5.0 is the
 default, run by tests/suite/test_suite_run.py. A 9.5.0 server judged as 11.5.0 must fail exactly
 the rows that differ, so the ranges really discriminate; and seeded faults are still killed on
-an old version (tests/versions/test_versions_selftest.py).
+an old version (tests/selftest/test_selftest_versions.py).
 
 About 35-40 s per run on the ci profile with one worker.
 """

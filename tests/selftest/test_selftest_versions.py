@@ -1,5 +1,5 @@
 """Seeded faults are still killed when every server emulates an old release (7.2.0: the most
-boundaries crossed). One fault per class, as tests/selftest does for the default version; the
+boundaries crossed). One fault per class, as test_selftest_e2e.py does for the default version; the
 whole catalogue at 11.5.0 stays in .ci/run. About 13 suite runs, two at a time (~4 min)."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def test_the_sample_covers_every_class() -> None:
     assert {catalogue[n].cls for n in ONE_PER_CLASS} == {f.cls for f in catalogue.values()}
 
 
-@pytest.mark.slow
+@pytest.mark.selftest
 def test_one_fault_per_class_is_killed_on_7_2(tmp_path: Path) -> None:
     args = ["selftest", "--profile", "ci", "--jobs", "2", "--reports", str(tmp_path)]
     args += ["--as-version", "7.2.0"]
