@@ -122,8 +122,14 @@ class FuzzContext:
         if self._http is None:
             from schemathesis.transport.requests import ManagedCookiesSession
 
+            from mmconform.fuzz.transport import PushbackAdapter
+
             self._http = ManagedCookiesSession()
             self._http.headers.clear()
+            # 429s are waited out and transport errors retried below schemathesis, so neither
+            # ever reaches a check (an 'undocumented status' or a failed requirement).
+            self._http.mount("http://", PushbackAdapter())
+            self._http.mount("https://", PushbackAdapter())
         return self._http
 
     def close(self) -> None:

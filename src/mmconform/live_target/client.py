@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from mmconform.errors import TargetFailed
+from mmconform.live_target import retry
 
 API = "/api/v4"
 REDACTED = "<redacted>"
@@ -134,17 +135,23 @@ class Target:
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send one request; a transport failure mid-run means the target died (exit 3)."""
+        """Send one request, waiting out 429s and retrying transport errors (retry.py); a
+        target that stays silent mid-run has died (TargetFailed, exit 3)."""
         merged = dict(headers or {})
         if actor is not None and actor.token is not None:
             self.secrets.add(actor.token)
             merged["Authorization"] = f"Bearer {actor.token}"
         try:
-            return self._client.request(method, path, headers=merged, **kwargs)
-        except httpx.TransportError as exc:
-            raise TargetFailed(
-                self.redact(f"{method} {self.url(path)}: {type(exc).__name__}: {exc}")
-            ) from None
+            return retry.send(
+                lambda: self._client.request(method, path, headers=merged, **kwargs),
+                method=method,
+                describe=f"{method} {self.url(path)}",
+                status_of=lambda r: r.status_code,
+                headers_of=lambda r: r.headers,
+                transport_errors=(httpx.TransportError,),
+            )
+        except TargetFailed as exc:
+            raise TargetFailed(self.redact(str(exc))) from None
 
     def api(
         self,
