@@ -84,7 +84,6 @@ def send(
     headers_of: Callable[[R], Mapping[str, str]],
     transport_errors: tuple[type[BaseException], ...],
     policy: Policy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> R:
     """`attempt()` until it is not a 429, within the policy; transport errors per tenacity."""
     policy = policy or Policy.from_env()
@@ -104,9 +103,13 @@ def send(
             )
         # A 0 s answer still means "not now": wait one emission interval's worth at least.
         wait = max(wait, 0.05)
-        sleep(wait)
+        _sleep(wait)
         waited += wait
         TRAFFIC.count("rate_limit_wait_s", wait)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)  # looked up at call time, so tests can stand in for the clock
 
 
 def _with_transport_retries(
@@ -126,6 +129,7 @@ def _with_transport_retries(
         wait=tenacity.wait_exponential(multiplier=policy.backoff_initial, max=policy.backoff_max),
         retry=tenacity.retry_if_exception_type(transport_errors),
         before_sleep=lambda _state: TRAFFIC.count("transport_retries"),
+        sleep=_sleep,
         reraise=True,
     )
     try:

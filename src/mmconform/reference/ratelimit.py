@@ -76,35 +76,39 @@ class Result:
 
 class Gcra:
     """throttled's `GCRARateLimiter.RateLimit(key, 1)` over an LRU store of theoretical arrival
-    times (memstore is an LRU of `MemoryStoreSize` keys)."""
+    times (memstore is an LRU of `MemoryStoreSize` keys). Integer nanoseconds, as Go's
+    `time.Duration`: float seconds would refuse the 101st request of a burst of 101."""
 
     def __init__(self, quota: Quota, clock: Callable[[], float] = time.monotonic) -> None:
-        self.interval = 1.0 / quota.per_sec
+        self.interval = 1_000_000_000 // quota.per_sec  # PerSec(n): time.Second / n
         self.tolerance = self.interval * (quota.max_burst + 1)
         self.limit = quota.max_burst + 1
         self.size = quota.memory_store_size
         self.clock = clock
-        self._tats: OrderedDict[str, float] = OrderedDict()
+        self._tats: OrderedDict[str, int] = OrderedDict()
         self._lock = threading.Lock()
 
     def take(self, key: str) -> Result:
         with self._lock:
-            now = self.clock()
+            now = int(self.clock() * 1_000_000_000)
             tat = self._tats.get(key, now)
             new_tat = max(now, tat) + self.interval
             allow_at = new_tat - self.tolerance
             if now < allow_at:
                 limited, ttl, retry = True, tat - now, allow_at - now
             else:
-                limited, ttl, retry = False, new_tat - now, -1.0
+                limited, ttl, retry = False, new_tat - now, -1
                 self._tats[key] = new_tat
                 self._tats.move_to_end(key)
                 while len(self._tats) > self.size:
                     self._tats.popitem(last=False)
         nxt = self.tolerance - ttl
-        # Go: int(next / emissionInterval) on durations truncates toward zero.
-        remaining = int(nxt / self.interval + 1e-9) if nxt > -self.interval else 0
-        return Result(limited, self.limit, max(remaining, 0), ttl, retry)
+        remaining = 0
+        if nxt > -self.interval:  # Go's integer division truncates toward zero
+            remaining = abs(nxt) // self.interval * (1 if nxt >= 0 else -1)
+        seconds = 1_000_000_000
+        retry_s = retry / seconds if retry >= 0 else -1.0
+        return Result(limited, self.limit, remaining, ttl / seconds, retry_s)
 
 
 def _header(scope: Scope, name: bytes) -> str:
