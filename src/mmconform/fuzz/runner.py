@@ -122,8 +122,9 @@ class FuzzContext:
         if self._http is None:
             from schemathesis.transport.requests import ManagedCookiesSession
 
-            from mmconform.fuzz.transport import PushbackAdapter
+            from mmconform.fuzz.transport import PushbackAdapter, install
 
+            install()
             self._http = ManagedCookiesSession()
             self._http.headers.clear()
             # 429s are waited out and transport errors retried below schemathesis, so neither
@@ -200,11 +201,12 @@ class FuzzContext:
         from schemathesis.core.failures import FailureGroup
 
         excluded = self.excluded(case) + list(CHECKS.get_by_names(list(extra_excluded)))
+        kwargs.setdefault("session", self.http())  # checks that send again wait out 429s too
         try:
             case.validate_response(
                 response,
                 excluded_checks=excluded,
-                transport_kwargs=kwargs or None,
+                transport_kwargs=kwargs,
                 recorder=recorder,
             )
         except FailureGroup as exc:

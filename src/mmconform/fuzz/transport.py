@@ -26,3 +26,28 @@ class PushbackAdapter(HTTPAdapter):
             headers_of=lambda r: r.headers,
             transport_errors=(requests.ConnectionError, requests.Timeout),
         )
+
+
+def install() -> None:
+    """Also put the adapter under the sessions schemathesis makes for itself.
+
+    Its auth probes (the `ignored_auth` check's request without credentials, `send_probe`) drop
+    our session on purpose and send through a fresh `SameHostRedirectsSession`; on a rate-limited
+    target that probe met a 429 and was judged as "auth not enforced". Subclassing that one name
+    keeps their session (no credentials, same-host redirects) and adds only the waiting.
+    """
+    from schemathesis.transport import requests as st_requests
+
+    base = getattr(st_requests, "SameHostRedirectsSession", None)
+    if base is None or getattr(base, "mm_pushback", False):
+        return
+
+    class PushbackSession(base):  # type: ignore[misc, valid-type]
+        mm_pushback = True
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.mount("http://", PushbackAdapter())
+            self.mount("https://", PushbackAdapter())
+
+    st_requests.SameHostRedirectsSession = PushbackSession  # type: ignore[misc]

@@ -141,9 +141,24 @@ class Target:
         if actor is not None and actor.token is not None:
             self.secrets.add(actor.token)
             merged["Authorization"] = f"Bearer {actor.token}"
+        content = kwargs.get("content")
+        if content is not None and not isinstance(content, bytes | str):
+            # A chunked body is an iterator, spent by the first attempt; a resend (after a 429)
+            # must send the same chunks again, still chunked.
+            chunks = list(content)
+            kwargs = {**kwargs, "content": None}
+
+            def attempt() -> httpx.Response:
+                again = {**kwargs, "content": iter(chunks)}
+                return self._client.request(method, path, headers=merged, **again)
+        else:
+
+            def attempt() -> httpx.Response:
+                return self._client.request(method, path, headers=merged, **kwargs)
+
         try:
             return retry.send(
-                lambda: self._client.request(method, path, headers=merged, **kwargs),
+                attempt,
                 method=method,
                 describe=f"{method} {self.url(path)}",
                 status_of=lambda r: r.status_code,

@@ -43,9 +43,10 @@ def link_prefix(subpath: str) -> str:
 class SubpathMount:
     """The root router with `PathPrefix(subpath)`: strip the prefix, or redirect into it."""
 
-    def __init__(self, app: ASGIApp, subpath: str) -> None:
+    def __init__(self, app: ASGIApp, subpath: str, *, no_redirect: bool = False) -> None:
         self.app = app
         self.subpath = subpath.rstrip("/")
+        self.no_redirect = no_redirect  # seeded fault subpath-root-not-redirected
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,7 +59,22 @@ class SubpathMount:
             new_raw = raw[len(self.subpath) :] or b"/" if isinstance(raw, bytes) else raw
             await self.app({**scope, "path": inner, "raw_path": new_raw}, receive, send)
             return
+        if self.no_redirect:
+            await _not_found(send)
+            return
         await _redirect(scope, send, posixpath.join(self.subpath, path.lstrip("/")))
+
+
+async def _not_found(send: Send) -> None:
+    """Go's `http.NotFound`, what a root router without the redirect would answer."""
+    body = b"404 page not found\n"
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": 404, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _redirect(scope: Scope, send: Send, path: str) -> None:
@@ -78,9 +94,16 @@ async def _redirect(scope: Scope, send: Send, path: str) -> None:
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
-def wrap(app: ASGIApp, subpath: str, rate_limit: dict[str, Any] | None, trusted: Any) -> ASGIApp:
+def wrap(
+    app: ASGIApp,
+    subpath: str,
+    rate_limit: dict[str, Any] | None,
+    trusted: Any,
+    faults: frozenset[str] = frozenset(),
+) -> ASGIApp:
     """The served ASGI app: rate limiter (outermost, as in `Start`) around the subpath mount."""
-    served = app if subpath == "/" else SubpathMount(app, subpath)
+    no_redirect = "subpath-root-not-redirected" in faults
+    served = app if subpath == "/" else SubpathMount(app, subpath, no_redirect=no_redirect)
     if rate_limit and rate_limit.get("Enable"):
         trusted_list = [str(h) for h in trusted] if isinstance(trusted, list) else []
         served = RateLimitMiddleware(served, Quota.from_config(rate_limit, trusted_list))

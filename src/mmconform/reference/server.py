@@ -88,6 +88,7 @@ def running_server(
             state.subpath,
             state.config.values.get("RateLimitSettings"),
             state.config.values["ServiceSettings"].get("TrustedProxyIPHeader"),
+            cfg.faults,
         )
         listener = sock if sock is not None else bind_socket(host, port)
         bound_port = listener.getsockname()[1]
