@@ -12,6 +12,7 @@ server is CONFORMANT in every shape, and a seeded fault is still killed in every
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from suite_support import Licensed, license_server, serve_app
+from suite_support import Licensed, license_server, rewriting_proxy, serve_app
 
 from mmconform.cli import main
 from mmconform.live_target.client import Target
@@ -56,7 +57,7 @@ def deployed(
 def tls_proxy(upstream: str) -> Starlette:
     """What nginx does in Mattermost's documented setup after terminating TLS: Host passed
     through, X-Forwarded-Proto https, X-Forwarded-For the client's address appended."""
-    client = httpx.AsyncClient(base_url=upstream, timeout=30)
+    client = httpx.AsyncClient(timeout=30)
 
     async def forward(request: Request) -> Response:
         headers = dict(request.headers)
@@ -64,10 +65,12 @@ def tls_proxy(upstream: str) -> Starlette:
         prior = headers.get("x-forwarded-for")
         headers["x-forwarded-for"] = f"{prior}, {peer}" if prior else peer
         headers["x-forwarded-proto"] = "https"
+        # The raw target, as nginx passes it: fuzzed paths hold %1F and the like.
+        raw = bytes(request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+        query = bytes(request.scope.get("query_string", b"")).decode("latin-1")
         answer = await client.request(
             request.method,
-            request.url.path,
-            params=request.query_params,
+            upstream + raw + (f"?{query}" if query else ""),
             content=await request.body(),
             headers=headers,
         )
@@ -244,3 +247,40 @@ def _a_channel(target: Target, lic: Licensed) -> str:
 def _post(target: Target, lic: Licensed, file_id: str) -> dict[str, Any]:
     info = target.api("GET", f"/files/{file_id}/info", lic.admin)
     return {"channel_id": info["channel_id"], "message": "m", "file_ids": [file_id]}
+
+
+@pytest.mark.slow
+def test_a_target_dying_under_the_fuzzer_exits_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The fuzz tests send through schemathesis, outside `run_checked`; the target's death must
+    still be exit 3 with one line, not a failed requirement (plugin.pytest_runtest_call)."""
+    stop = threading.Event()
+    with deployed(tmp_path) as licensed:
+        proxy = rewriting_proxy(licensed.server.url, _same, stop_after=260, stop=stop)
+        with serve_app(proxy, stop) as url:
+            monkeypatch.setenv("MMCONFORM_PASSWORD", licensed.server.admin_password)
+            code = main(
+                [
+                    "run",
+                    "--url",
+                    url,
+                    "--login",
+                    licensed.server.admin_login,
+                    "--reports",
+                    str(tmp_path / "r"),
+                    "--seed",
+                    "3",
+                    "--",
+                    "-k",
+                    "test_fuzz_positive",
+                ]
+            )
+    err = capsys.readouterr().err
+    assert code == 3, err[-2000:]
+    assert "the target stopped answering (after 4 attempts)" in err
+    assert licensed.server.admin_password not in err
+
+
+def _same(request: Any, status: int, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+    return status, headers
