@@ -133,7 +133,7 @@ def test_rate_limited_at_mattermost_defaults_is_conformant(
 def test_a_tight_rate_limit_fails_nothing_and_is_counted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Burst 5 at 20/s: almost every request of a short run meets a 429 first."""
+    """Burst 5 at 20/s: a short run keeps meeting 429s, and none of them is a verdict."""
     limit = {"Enable": True, "PerSec": 20, "MaxBurst": 5}
     with deployed(tmp_path, rate_limit=limit) as licensed:
         _code, results = run(
@@ -142,7 +142,7 @@ def test_a_tight_rate_limit_fails_nothing_and_is_counted(
     out = capsys.readouterr().out
     assert failed(results) == set(), out[-3000:]
     assert all(t["outcome"] != "failed" for t in results["tests"])
-    assert results["traffic"]["rate_limited"] > 10
+    assert results["traffic"]["rate_limited"] >= 5  # each wait is 1 s (ceil), the bucket refills
     assert results["traffic"]["rate_limit_wait_s"] > 0
     assert f"{results['traffic']['rate_limited']} answered 429" in out
 
