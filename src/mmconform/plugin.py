@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -429,3 +429,20 @@ def run_checked(session: Session, action: Any) -> None:
     if died is not None:
         _record_target_failure(session.run_dir, died)
         pytest.exit(f"mmconform: target failed: {died}", returncode=3)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A target that dies under a test outside `run_checked` (the fuzz tests send through
+    schemathesis) stops the run the same way: recorded for exit 3, never a failed requirement."""
+    from mmconform.errors import TargetFailed
+
+    try:
+        return (yield)
+    except TargetFailed as exc:
+        if not is_active(item.config):
+            raise
+        died = str(exc)
+    _seed, run_dir = _seed_and_dir(item.config)
+    _record_target_failure(run_dir, died)
+    pytest.exit(f"mmconform: target failed: {died}", returncode=3)

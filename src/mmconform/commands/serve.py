@@ -24,7 +24,11 @@ def register(sub: Any) -> None:
     p.add_argument("--data-dir", type=Path, help="data directory (default: a temp dir)")
     p.add_argument("--admin-login", default="admin", help="admin username (default admin)")
     p.add_argument("--admin-password", help="admin password (default: random, kept in data dir)")
-    p.add_argument("--site-url", help="site URL for public links (default: from the request)")
+    p.add_argument(
+        "--site-url",
+        help="ServiceSettings.SiteURL; its path (e.g. /chat) is the subpath the server lives "
+        "under, as Mattermost does; links take scheme and host from the request",
+    )
     p.add_argument("--config", type=Path, help="JSON config overrides (Mattermost layout)")
     p.add_argument("--license-public-key", type=Path, help="PEM public key for licences")
     p.add_argument(

@@ -42,7 +42,7 @@ def build_machine(schema: Any, fuzz: FuzzContext) -> type[Any]:
             self.uploaded: list[tuple[str, str]] = []  # (file_id, channel_id)
 
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-            return {"base_url": fuzz.base_url}
+            return {"base_url": fuzz.base_url, "session": fuzz.http()}
 
         def after_call(self, response: Any, case: Any) -> None:
             super().after_call(response, case)
@@ -160,7 +160,7 @@ def _send(fuzz: FuzzContext, schema: Any, path: str, method: str, **params: str)
         query={k: v for k, v in params.items() if k not in path_names},
         headers={} if path.startswith("/files/") else fuzz.auth_headers(),
     )
-    response = case.call(base_url=fuzz.base_url)
+    response = case.call(base_url=fuzz.base_url, session=fuzz.http())
     fuzz.trace(case, str(response.status_code))
     fuzz.validate(case, response)
     return _Answer(response, fuzz.report(case.as_curl_command()))

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from mmconform.errors import TargetFailed
+from mmconform.live_target import retry
 
 API = "/api/v4"
 REDACTED = "<redacted>"
@@ -134,17 +135,38 @@ class Target:
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send one request; a transport failure mid-run means the target died (exit 3)."""
+        """Send one request, waiting out 429s and retrying transport errors (retry.py); a
+        target that stays silent mid-run has died (TargetFailed, exit 3)."""
         merged = dict(headers or {})
         if actor is not None and actor.token is not None:
             self.secrets.add(actor.token)
             merged["Authorization"] = f"Bearer {actor.token}"
+        content = kwargs.get("content")
+        if content is not None and not isinstance(content, bytes | str):
+            # A chunked body is an iterator, spent by the first attempt; a resend (after a 429)
+            # must send the same chunks again, still chunked.
+            chunks = list(content)
+            kwargs = {**kwargs, "content": None}
+
+            def attempt() -> httpx.Response:
+                again = {**kwargs, "content": iter(chunks)}
+                return self._client.request(method, path, headers=merged, **again)
+        else:
+
+            def attempt() -> httpx.Response:
+                return self._client.request(method, path, headers=merged, **kwargs)
+
         try:
-            return self._client.request(method, path, headers=merged, **kwargs)
-        except httpx.TransportError as exc:
-            raise TargetFailed(
-                self.redact(f"{method} {self.url(path)}: {type(exc).__name__}: {exc}")
-            ) from None
+            return retry.send(
+                attempt,
+                method=method,
+                describe=f"{method} {self.url(path)}",
+                status_of=lambda r: r.status_code,
+                headers_of=lambda r: r.headers,
+                transport_errors=(httpx.TransportError,),
+            )
+        except TargetFailed as exc:
+            raise TargetFailed(self.redact(str(exc))) from None
 
     def api(
         self,

@@ -7,6 +7,7 @@ actual, and a curl line with the token replaced by a shell variable naming the a
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -105,6 +106,7 @@ class Verdict:
             link = str((self.json() or {}).get("link", ""))
             if f"/files/{stored.id}/public?h=" not in link:
                 self.fail("link is not .../files/{file_id}/public?h=... [FILES-LINK-004]")
+            self.check_link_site(link, stored.id)
         elif op == "GetFilePublic" and stored is not None:
             expected = b"" if self.request.method == "HEAD" else stored.content
             if r.content != expected:
@@ -119,6 +121,21 @@ class Verdict:
                 self.fail("success body is not a License (id, features) [LICENSE-UPLOAD-005]")
         elif op == "RemoveLicenseFile" and self.json() != {"status": "OK"}:
             self.fail('success body is not {"status":"OK"} [LICENSE-REMOVE-002]')
+
+    def check_link_site(self, link: str, file_id: str) -> None:
+        """The link is under the site the server computes: `GetProtocol(r)` ("http", or
+        "https" behind a proxy sending X-Forwarded-Proto: https), the request's Host, then the
+        SiteURL subpath, which is the path the target is reached at (web/handlers.go ServeHTTP
+        SetSiteURLHeader). The host is not compared: a proxy may rewrite it. The hash is a
+        capability, so only the link's path is ever shown."""
+        parts = urlsplit(link)
+        subpath = urlsplit(self.runner.world.target.base_url).path.rstrip("/")
+        want = f"{subpath}/files/{file_id}/public"
+        if parts.scheme not in ("http", "https") or parts.path != want:
+            self.fail(
+                f"link {parts.scheme}://…{parts.path} is not under the site URL: expected "
+                f"http(s)://<host>{want}?h=… [DEPLOY-LINK-001]"
+            )
 
     def check_file_info(self, info: Any, stored: StoredFile) -> None:
         if not isinstance(info, dict):

@@ -44,6 +44,7 @@ from mmconform.reference import (
 from mmconform.reference.authz import Authz
 from mmconform.reference.config import Config
 from mmconform.reference.context import CommonHeaders, State, error_response
+from mmconform.reference.deployment import subpath_of
 from mmconform.reference.errors import AppError
 from mmconform.reference.settings import Settings
 from mmconform.reference.store import Store
@@ -98,6 +99,8 @@ def build_state(settings: Settings) -> State:
     files_dir.mkdir(exist_ok=True)
     tmp_dir.mkdir(exist_ok=True)
     config = Config(data_dir / "config.json", settings.config_file)
+    if settings.site_url:  # `serve --site-url` stands for ServiceSettings.SiteURL
+        config.values["ServiceSettings"]["SiteURL"] = settings.site_url
     store = Store(data_dir / "mmconform-reference.sqlite3")
     faults = settings.faults
     authz = Authz(
@@ -114,6 +117,7 @@ def build_state(settings: Settings) -> State:
     else:
         public_pem = licensing.load_or_create_keypair(data_dir).public_key_pem
     state = State(settings, store, config, authz, public_pem, files_dir, tmp_dir)
+    state.subpath = subpath_of(str(config.get("ServiceSettings", "SiteURL") or ""))
     license_api.load_active(state)
     _bootstrap_admin(state)
     return state

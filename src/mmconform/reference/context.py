@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mmconform.reference.authz import Authz, Session
 from mmconform.reference.config import Config
+from mmconform.reference.deployment import link_prefix
 from mmconform.reference.errors import (
     AppError,
     invalid_body_param,
@@ -69,6 +70,8 @@ class State:
     files_dir: Path
     tmp_dir: Path
     license: dict[str, Any] | None = None
+    # utils.GetSubpathFromConfig at start (deployment.py); "/" when SiteURL has no path.
+    subpath: str = "/"
     session_cache: dict[str, tuple[str, bool]] = field(default_factory=dict)
 
     def version_header(self) -> str:
@@ -134,11 +137,11 @@ class Ctx:
         return body
 
     def site_url(self) -> str:
-        if self.state.settings.site_url:
-            return self.state.settings.site_url.rstrip("/")
+        """`GetProtocol(r) + "://" + r.Host + subpath`: SiteURL gives the path only."""
         proto = self.request.headers.get("x-forwarded-proto") or self.request.url.scheme
         host = self.request.headers.get("host", self.request.url.netloc)
-        return f"{proto}://{host}"
+        subpath = "" if self.state.fault("link-drops-subpath") else link_prefix(self.state.subpath)
+        return f"{proto}://{host}{subpath}"
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -21,6 +21,7 @@ import httpx
 import uvicorn
 
 from mmconform.reference.app import admin_password_for, create_app
+from mmconform.reference.deployment import link_prefix, wrap
 from mmconform.reference.licensing import DAY_MS, PRIVATE_KEY_NAME, mint_license
 from mmconform.reference.settings import Settings
 
@@ -88,6 +89,14 @@ def running_server(
         password = admin_password_for(Settings(data_dir=root, **settings))
         cfg = Settings(data_dir=root, **{**settings, "admin_password": password})
         app = create_app(cfg)
+        state = app.state.mm
+        served = wrap(
+            app,
+            state.subpath,
+            state.config.values.get("RateLimitSettings"),
+            state.config.values["ServiceSettings"].get("TrustedProxyIPHeader"),
+            cfg.faults,
+        )
         listener = sock if sock is not None else bind_socket(host, port)
         bound_port = listener.getsockname()[1]
         # log_config=None: uvicorn's dictConfig would briefly re-install the access-log handler
@@ -95,7 +104,7 @@ def running_server(
         # made the first one log requests.
         server = uvicorn.Server(
             uvicorn.Config(
-                app, log_level="warning", access_log=False, lifespan="off", log_config=None
+                served, log_level="warning", access_log=False, lifespan="off", log_config=None
             )
         )
         thread = threading.Thread(
@@ -105,7 +114,8 @@ def running_server(
             name=f"mmconform-ref-{bound_port}",
         )
         thread.start()
-        url = f"http://{host}:{bound_port}"
+        # Under a SiteURL subpath the server lives at the subpath (the root only redirects).
+        url = f"http://{host}:{bound_port}{link_prefix(state.subpath)}"
         try:
             _wait_ready(url, server, thread, startup_timeout)
             key = None if cfg.license_public_key else root / PRIVATE_KEY_NAME

@@ -50,5 +50,9 @@ def finalize_run(run_dir: Path, *, target_url: str, sign_key: Path | None = None
     (run_dir / CERTIFICATE_MD_NAME).write_text(render(certificate), encoding="utf-8")
     summary = summarize(rederive(results), results["tests"])
     return dataclasses.replace(
-        summary, certificate=cert_path, digest=certificate["digest"], signed_by=signed_by
+        summary,
+        certificate=cert_path,
+        digest=certificate["digest"],
+        signed_by=signed_by,
+        traffic=results.get("traffic") or None,
     )

@@ -29,9 +29,12 @@ from mmconform.report.model import (
 from mmconform.report.provenance import file_sha256, now_utc
 from mmconform.report.redact import Scrubber
 from mmconform.report.results import RunContext, TestRecord, build_results, short_message
+from mmconform.report.summary import traffic_line
 from mmconform.report.verdicts import RequirementMeta, metas_from_registry
+from mmconform.traffic import TRAFFIC, Traffic
 
 REQUIREMENTS_PROPERTY = "mm_requirements"
+TRAFFIC_OUTPUT = "mm_traffic"
 # Credentials the main plugin may have been handed; their literal values are scrubbed everywhere.
 _SECRET_OPTIONS = ("mm_token", "mm_password")
 # The main plugin's environment fallbacks (secrets belong in the environment, not in argv).
@@ -112,6 +115,8 @@ class ResultsCollector:
         self.started_at = now_utc()
         self.written: tuple[Path, str] | None = None
         self.registry, self.registry_info = self._load_registry()
+        # Every process's requests and 429s (workers report theirs through xdist workeroutput).
+        self.traffic = Traffic()
 
     def _load_registry(self) -> tuple[Any, dict[str, Any]]:
         from mmconform.registry import default_path, load_registry
@@ -188,7 +193,16 @@ class ResultsCollector:
         else:
             record.outcome = PASSED
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", None) or {}
+        if isinstance(output.get(TRAFFIC_OUTPUT), dict):
+            self.traffic.add(output[TRAFFIC_OUTPUT])
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[TRAFFIC_OUTPUT] = TRAFFIC.as_dict()
         run_dir = self.config.getoption("mm_reports", default=None)
         # --collect-only ran nothing: an all-untested results.json would only mislead.
         if self.is_worker or not run_dir or self.config.option.collectonly:
@@ -215,10 +229,19 @@ class ResultsCollector:
             return
         verdict = self.written[1]
         terminalreporter.write_line(f"mmconform: {self.written[0]} written ({verdict})")
+        terminalreporter.write_line(f"mmconform: {traffic_line(self.traffic.as_dict())}")
         if self.registry_info.get("error"):
             terminalreporter.write_line(
                 f"mmconform: registry not loaded: {self.registry_info['error']}"
             )
+
+    def _traffic(self) -> dict[str, Any]:
+        """Workers' counts (arrived already) plus the controller's own requests."""
+        total = Traffic()
+        total.add(self.traffic.as_dict())
+        total.add(TRAFFIC.as_dict())
+        self.traffic = total
+        return total.as_dict()
 
     def write(self, run_dir: Path) -> Path:
         seed = self.config.getoption("mm_seed", default=None)
@@ -230,6 +253,7 @@ class ResultsCollector:
             started_at=self.started_at,
             finished_at=now_utc(),
             registry=self.registry_info,
+            traffic=self._traffic(),
         )
         document = build_results(
             list(self.records.values()), self.metas(), context, self._scrubber()

@@ -65,6 +65,8 @@ class RunContext:
     started_at: str
     finished_at: str
     registry: Mapping[str, Any]
+    # Requests sent, 429 answers and the seconds waited for them (mmconform.traffic).
+    traffic: Mapping[str, Any] | None = None
 
 
 def build_results(
@@ -87,6 +89,7 @@ def build_results(
         "started_at": context.started_at,
         "finished_at": context.finished_at,
         "registry": dict(context.registry),
+        "traffic": dict(context.traffic or {}),
         "tests": tests,
         "requirements": requirements,
         "summary": {

@@ -27,6 +27,7 @@ class RunSummary:
     certificate: Path | None = None
     digest: str | None = None
     signed_by: str | None = None
+    traffic: Mapping[str, Any] | None = None
 
     @property
     def verdict(self) -> str:
@@ -41,6 +42,8 @@ class RunSummary:
         if self.tests:
             parts = [f"{self.tests.get(o, 0)} {o.replace('_', ' ')}" for o in TEST_OUTCOMES]
             out.append("Tests: " + ", ".join(parts))
+        if self.traffic:
+            out.append(traffic_line(self.traffic))
         out.append(f"Verdict: {self.verdict}")
         shown = self.blockers[:MAX_BLOCKERS_SHOWN]
         out += [f"  - {b}" for b in shown]
@@ -50,6 +53,15 @@ class RunSummary:
             signer = f", signed by {self.signed_by}" if self.signed_by else ", unsigned"
             out.append(f"Certificate: {self.certificate} ({self.digest}{signer})")
         return out
+
+
+def traffic_line(traffic: Mapping[str, Any]) -> str:
+    """What the run cost the target and what it pushed back (429s are waited out, not judged)."""
+    return (
+        f"Traffic: {traffic.get('requests', 0)} requests, {traffic.get('rate_limited', 0)} "
+        f"answered 429 (rate limited; waited {float(traffic.get('rate_limit_wait_s', 0)):.1f} s), "
+        f"{traffic.get('transport_retries', 0)} transport retries"
+    )
 
 
 def summarize(
