@@ -76,6 +76,28 @@ class LicenseInvalid(ValueError):
     """Bytes that are not a validly signed licence (`model.InvalidLicenseError`)."""
 
 
+class LicenseUnmarshal(ValueError):
+    """Signed bytes whose JSON `json.Unmarshal` rejects for `model.License` (500 unmarshal)."""
+
+
+_B64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+
+
+def go_base64_decode(data: bytes) -> bytes:
+    """`base64.StdEncoding.Decode`: only CR and LF are skipped; any other stray byte is an error.
+
+    Python's `b64decode(validate=False)` drops every non-alphabet byte, which would accept a
+    licence with spaces or stars inside that the real server rejects (400 invalid).
+    """
+    text = data.replace(b"\r", b"").replace(b"\n", b"")
+    if any(c not in _B64_ALPHABET for c in text):
+        raise LicenseInvalid("illegal base64 data")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise LicenseInvalid("illegal base64 data") from exc
+
+
 @dataclass(frozen=True)
 class KeyPair:
     private_key_path: Path
@@ -162,13 +184,9 @@ def mint_license(
         payload["id"] = new_id()
 
 
-def validate(data: bytes, public_key_pem: bytes) -> dict[str, Any]:
-    """The licence JSON if `data` is a licence signed for `public_key_pem`, else LicenseInvalid."""
-    try:
-        decoded = base64.b64decode(data.strip(), validate=False)
-    except (binascii.Error, ValueError) as exc:
-        raise LicenseInvalid("not base64") from exc
-    decoded = decoded.rstrip(b"\x00")
+def decode_signed(data: bytes, public_key_pem: bytes) -> Any:
+    """The licence's JSON value if `data` is signed for `public_key_pem` (`ValidateLicense`)."""
+    decoded = go_base64_decode(data).rstrip(b"\x00")
     if len(decoded) <= SIGNATURE_LEN:
         raise LicenseInvalid("too short")
     plaintext, signature = decoded[:-SIGNATURE_LEN], decoded[-SIGNATURE_LEN:]
@@ -182,10 +200,20 @@ def validate(data: bytes, public_key_pem: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(plaintext)
     except ValueError as exc:
-        raise LicenseInvalid("bad JSON") from exc
+        raise LicenseUnmarshal("bad JSON") from exc
+    if parsed is None:
+        return {}  # json.Unmarshal of null into a struct leaves the zero License
     if not isinstance(parsed, dict):
-        raise LicenseInvalid("licence JSON is not an object")
-    return normalise(parsed)
+        raise LicenseUnmarshal("licence JSON is not an object")
+    return parsed
+
+
+def validate(data: bytes, public_key_pem: bytes) -> dict[str, Any]:
+    """The licence JSON if `data` is a licence signed for `public_key_pem`, else LicenseInvalid."""
+    try:
+        return normalise(decode_signed(data, public_key_pem))
+    except LicenseUnmarshal as exc:
+        raise LicenseInvalid(str(exc)) from exc
 
 
 def normalise(lic: dict[str, Any]) -> dict[str, Any]:

@@ -341,6 +341,7 @@ class _PartState:
         self.upload: Upload | None = None
         self.is_file = False
         self.skip = False
+        self.in_part = False  # between a part's headers and its end
         self._hname = b""
         self._hvalue = b""
 
@@ -378,6 +379,7 @@ class _PartState:
         else:
             form_name, filename = gomime.part_names(disposition)
         self.field_name = form_name
+        self.in_part = True
         if not form_name:
             self.skip = True  # `if formname == "" { continue }`
             return
@@ -413,6 +415,7 @@ class _PartState:
             del self.value[MAX_LEGACY_VALUE:]
 
     def part_end(self) -> None:
+        self.in_part = False
         if self.is_file or self.skip:
             return
         name = self.field_name
@@ -471,6 +474,14 @@ async def _multipart(job: UploadJob, boundary: bytes) -> list[str]:
             ) from exc
         if state.is_file and state.upload is not None:
             raise  # UploadFileX's write error wraps the MaxBytesError: handleContextError's 413
+        if state.in_part and not state.skip and len(state.value) < MAX_FORM_VALUE:
+            # io.CopyN(&b, part, 10240) met the error before its 10 KB: read_form_value.
+            raise AppError(
+                "api.file.upload_file.read_form_value.app_error",
+                400,
+                params={"Formname": state.field_name},
+                detailed="http: request body too large",
+            ) from exc
         raise AppError(
             "api.file.upload_file.read_request.app_error",
             400,
