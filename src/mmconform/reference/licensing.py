@@ -171,17 +171,26 @@ def mint_license(
         "extra_users": None,
         "signup_jwt": None,
     }
+    while True:
+        signed = sign_payload(private_key_pem, payload)
+        # ValidateLicense strips trailing NUL bytes from the decoded licence, which would eat the
+        # end of a signature ending in 0x00 (1 time in 256); pick another id instead.
+        if base64.b64decode(signed)[-1] != 0:
+            return signed
+        payload["id"] = new_id()
+
+
+def sign_payload(private_key_pem: bytes, payload: Any) -> str:
+    """Any JSON value signed in the licence layout: base64(JSON ‖ RSA-PKCS#1v1.5-SHA512 sig).
+
+    For tests that need licences no real issuer would mint (a bad id, `null`, no features).
+    """
     key = serialization.load_pem_private_key(private_key_pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("licence signing key must be an RSA private key")
-    while True:
-        plaintext = json.dumps(payload, separators=(",", ":")).encode()
-        signature = key.sign(plaintext, padding.PKCS1v15(), hashes.SHA512())
-        # ValidateLicense strips trailing NUL bytes from the decoded licence, which would eat the
-        # end of a signature ending in 0x00 (1 time in 256); pick another id instead.
-        if signature[-1] != 0:
-            return base64.b64encode(plaintext + signature).decode("ascii")
-        payload["id"] = new_id()
+    plaintext = json.dumps(payload, separators=(",", ":")).encode()
+    signature = key.sign(plaintext, padding.PKCS1v15(), hashes.SHA512())
+    return base64.b64encode(plaintext + signature).decode("ascii")
 
 
 def decode_signed(data: bytes, public_key_pem: bytes) -> Any:
