@@ -153,6 +153,7 @@ def mint_license(
     is_trial: bool = False,
     features: dict[str, Any] | None = None,
     customer_name: str = "mmconform",
+    extra: dict[str, Any] | None = None,
 ) -> str:
     """A licence (base64 text) signed with `private_key_pem`, in the upstream layout."""
     now = int(time.time() * 1000)
@@ -171,13 +172,17 @@ def mint_license(
         "extra_users": None,
         "signup_jwt": None,
     }
+    payload.update(extra or {})
     while True:
         signed = sign_payload(private_key_pem, payload)
         # ValidateLicense strips trailing NUL bytes from the decoded licence, which would eat the
         # end of a signature ending in 0x00 (1 time in 256); pick another id instead.
         if base64.b64decode(signed)[-1] != 0:
             return signed
-        payload["id"] = new_id()
+        if extra and "id" in extra:
+            payload["issued_at"] = now + 1 if payload["issued_at"] == now else now
+        else:
+            payload["id"] = new_id()
 
 
 def sign_payload(private_key_pem: bytes, payload: Any) -> str:
