@@ -159,6 +159,8 @@ async def add_license(ctx: Ctx) -> Response:
     )
     data = await _license_part(ctx)
     state = ctx.state
+    if state.fault("license-base64-lenient"):
+        data = bytes(c for c in data if c in licensing.B64_ALPHABET)
     try:
         raw = licensing.decode_signed(data, state.public_key_pem)
     except licensing.LicenseInvalid as exc:

@@ -80,7 +80,7 @@ class LicenseUnmarshal(ValueError):
     """Signed bytes whose JSON `json.Unmarshal` rejects for `model.License` (500 unmarshal)."""
 
 
-_B64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+B64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
 
 def go_base64_decode(data: bytes) -> bytes:
@@ -90,7 +90,7 @@ def go_base64_decode(data: bytes) -> bytes:
     licence with spaces or stars inside that the real server rejects (400 invalid).
     """
     text = data.replace(b"\r", b"").replace(b"\n", b"")
-    if any(c not in _B64_ALPHABET for c in text):
+    if any(c not in B64_ALPHABET for c in text):
         raise LicenseInvalid("illegal base64 data")
     try:
         return base64.b64decode(text, validate=True)

@@ -244,8 +244,6 @@ async def upload_file(ctx: Ctx) -> Response:
             400,
             detailed="Content-Length should not be 0",
         )
-    if ctx.state.fault("upload-501-first") and not cfg.get("FileSettings", "DriverName"):
-        raise AppError("api.file.upload_file.storage.app_error", 501)
     job = UploadJob(
         ctx,
         ctx.request.query_params.get("channel_id", ""),
@@ -438,7 +436,7 @@ class _PartState:
                 job.channel_id = value
             self.streaming = True
         elif name == "client_ids":
-            if not self.expect_ids:
+            if not self.expect_ids and not job.ctx.state.fault("upload-late-client-ids-accepted"):
                 raise invalid_body_param("client_ids")
             self.client_ids.append(value)
         else:
@@ -491,6 +489,8 @@ async def _multipart(job: UploadJob, boundary: bytes) -> list[str]:
         raise _read_request() from exc
     if state.legacy:
         return _finish_legacy(job, state)
+    if not job.uploads and job.ctx.state.fault("upload-no-file-part-checks-channel"):
+        job.check_channel()
     if state.expect_ids and len(state.client_ids) != len(job.uploads):
         raise AppError(
             "api.file.upload_file.incorrect_number_of_client_ids.app_error",
