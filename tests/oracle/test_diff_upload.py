@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from mmconform.reference import RunningServer, licensing, running_server
+from mmconform.reference import RunningServer, gomime, licensing, running_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
 from ref_support import World, build_world
@@ -378,3 +378,47 @@ def test_licence_base64_matches_go(oracle_url: str, world: World) -> None:
             ours = None
         theirs = None if answer["error"] else answer["stripped_hex"]
         assert ours == theirs, (label, answer["error"])
+
+
+MEDIA_TYPES = [
+    "multipart/form-data; boundary=abc",
+    'Multipart/Form-Data; BOUNDARY="a b"',
+    'form-data; name="files"; filename="a.txt"',
+    'form-data; name="files"; filename=""',
+    "form-data; name=files; filename*=UTF-8''na%C3%AFve%20x.txt",
+    "form-data; name=files; filename*=iso-8859-1''x.txt",
+    "form-data; name=files; filename*=UTF-8''bad%zz.txt",
+    'form-data; name=files; filename*0="par"; filename*1="ts.txt"',
+    "form-data; name=files; filename*0*=UTF-8''%C3%A4; filename*1=b.txt",
+    'form-data; name="files"; filename="a.txt"; filename="b.txt"',
+    'form-data; name="files"; filename="a.txt"; filename="a.txt"',
+    'form-data; name="files";',
+    'form-data; name="files"; ;',
+    'form-data; name="C:\\dir\\x.txt"',
+    'form-data; name="a\\"b"',
+    'form-data; name="unterminated',
+    "form-data; name",
+    "text/plain; charset",
+    "",
+    "a/b/c",
+    "attachment; name=files; filename=x.txt",
+]
+
+
+def test_parse_media_type_matches_go(oracle_url: str) -> None:
+    """`gomime.parse_media_type` against `mime.ParseMediaType` itself."""
+    differ = []
+    for value in MEDIA_TYPES:
+        conn = http.client.HTTPConnection(urlsplit(oracle_url).hostname, urlsplit(oracle_url).port)
+        conn.request("POST", "/lib/mime/parse", body=value.encode())
+        answer = json.loads(conn.getresponse().read())
+        conn.close()
+        try:
+            media, params = gomime.parse_media_type(value)
+            ours: Any = (media, params)
+        except gomime.MediaTypeError:
+            ours = "error"
+        theirs = "error" if answer["error"] else (answer["media_type"], answer["params"] or {})
+        if ours != theirs:
+            differ.append((value, ours, answer))
+    assert differ == []

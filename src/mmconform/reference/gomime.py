@@ -137,7 +137,7 @@ def parse_media_type(v: str) -> tuple[str, dict[str, str]]:
         pmap = params
         if "*" in key:
             pmap = continuation.setdefault(key.split("*", 1)[0], {})
-        if key in pmap and pmap[key] != value:
+        if key in pmap:
             raise MediaTypeError("mime: duplicate parameter name")
         pmap[key] = value
         v = rest
