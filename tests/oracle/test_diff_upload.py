@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from mmconform.reference import RunningServer, gomime, licensing, running_server
@@ -405,10 +406,22 @@ MEDIA_TYPES = [
 ]
 
 
+# Values whose meaning changed between Go releases: compared only on a Go that has the newer rule.
+NEWER_GO_ONLY = {
+    # golang/go#48866 (accepted 2021): equal duplicate parameters are allowed. Go 1.19.8 still
+    # refuses them, Go 1.27.3 accepts them; production Mattermost builds with Go >= 1.22.
+    'form-data; name="files"; filename="a.txt"; filename="a.txt"': (1, 27),
+}
+
+
 def test_parse_media_type_matches_go(oracle_url: str) -> None:
     """`gomime.parse_media_type` against `mime.ParseMediaType` itself."""
+    go = httpx.get(f"{oracle_url}/lib/ping").json()["go"]
+    go_version = tuple(int(p) for p in go.removeprefix("go").split(".")[:2])
     differ = []
     for value in MEDIA_TYPES:
+        if go_version < NEWER_GO_ONLY.get(value, (0, 0)):
+            continue
         conn = http.client.HTTPConnection(urlsplit(oracle_url).hostname, urlsplit(oracle_url).port)
         conn.request("POST", "/lib/mime/parse", body=value.encode())
         answer = json.loads(conn.getresponse().read())

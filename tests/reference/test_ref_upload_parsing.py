@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from ref_support import Api, World, build_world, error_id
 
-from mmconform.reference import running_server
+from mmconform.reference import gomime, running_server
 
 B = "pArSeB0undary"
 MULTIPART = {"Content-Type": f"multipart/form-data; boundary={B}"}
@@ -191,3 +191,26 @@ def test_storage_driver_501_comes_after_channel_checks(tmp_path: Path) -> None:
         assert empty.status_code == 201
         resp = world.member.upload(world.public_id)
         assert (resp.status_code, error_id(resp)) == (501, "api.file.upload_file.storage.app_error")
+
+
+def test_go_library_ports_agree_with_what_go_answered() -> None:
+    """`gomime` ports of mime.ParseMediaType / url.ParseQuery, pinned to answers Go gave
+    (tests/oracle/test_diff_upload.py compares them with Go itself where go is installed)."""
+    assert gomime.part_names("form-data; name=files; filename*=UTF-8''a%20b.txt") == (
+        "files",
+        "a b.txt",
+    )
+    assert gomime.part_names('form-data; name="files"; filename="p"; filename*=UTF-8\'\'q') == (
+        "files",
+        "q",
+    )
+    assert gomime.part_names('attachment; name="files"; filename="x"') == ("", "x")
+    assert gomime.part_names('form-data; name="f"; filename="a"; filename="b"') == ("", "")
+    assert gomime.part_names('form-data; name="f"; filename="../../x.txt"') == ("f", "x.txt")
+    assert gomime.parse_media_type('form-data; name*0="a"; name*1="b"')[1] == {"name": "ab"}
+    with pytest.raises(gomime.MediaTypeError):
+        gomime.parse_media_type("text/plain; charset")
+    assert gomime.parse_query("a=1&b=x+y&&c") == {"a": ["1"], "b": ["x y"], "c": [""]}
+    for bad in ("a=%zz", "a=1;b=2", "%g0=1"):
+        with pytest.raises(gomime.QueryError):
+            gomime.parse_query(bad)

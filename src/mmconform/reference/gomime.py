@@ -137,7 +137,9 @@ def parse_media_type(v: str) -> tuple[str, dict[str, str]]:
         pmap = params
         if "*" in key:
             pmap = continuation.setdefault(key.split("*", 1)[0], {})
-        if key in pmap:
+        # Equal duplicates are accepted since Go 1.20+ (golang/go#48866; Go 1.19 refuses them);
+        # production Mattermost is built with Go >= 1.22, so the newer rule is the real one.
+        if key in pmap and pmap[key] != value:
             raise MediaTypeError("mime: duplicate parameter name")
         pmap[key] = value
         v = rest
