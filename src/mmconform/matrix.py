@@ -81,6 +81,9 @@ _CHANNEL_FREE = frozenset(
         "missing_channel",
         "junk_channel",
         "sanctioned_trial",
+        "stray_bytes",
+        "extra_users_only",
+        "bad_record_id",
     }
 )
 ERROR_SHAPE = "ERR-SHAPE-001"
@@ -116,10 +119,31 @@ SHAPES: dict[str, Shape] = {
             "too_large_image",
             "chunked",
             "chunked_too_large",
+            # Go library semantics (issue 11): see conformance/requirements-upload.yaml.
+            "empty_filename",
+            "encoded_filename",
+            "nameless_part",
+            "client_ids_after_file",
+            "two_channel_ids",
+            "no_file_part",
+            "long_form_value",
+            "legacy_too_large",
+            "urlencoded_body",
+            "urlencoded_bad_escape",
         ),
     ),
     "UploadLicenseFile": Shape(
-        ("garbage", "no_file", "expired", "valid", "too_few_users", "sanctioned_trial")
+        (
+            "garbage",
+            "no_file",
+            "expired",
+            "valid",
+            "too_few_users",
+            "sanctioned_trial",
+            "stray_bytes",
+            "extra_users_only",
+            "bad_record_id",
+        )
     ),
     "RemoveLicenseFile": Shape(("installed", "not_installed")),
 }

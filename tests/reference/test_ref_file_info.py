@@ -83,11 +83,18 @@ def test_public_channel_post_files_readable_by_team_non_member(world: World) -> 
     assert team_only.get(f"/api/v4/posts/{private_post}/files/info").status_code == 403
 
 
-def test_post_attaches_only_own_unattached_files_of_that_channel(world: World) -> None:
+def test_post_attaches_own_unattached_files_and_moves_them_to_its_channel(world: World) -> None:
+    """D28, sqlstore `AttachToPost` (newest): `SET PostId, ChannelId` where `PostId = ''` and
+    `CreatorId` is the poster (or 'nouser'); `app.attachFileIDsToPost` checks no channel. A file
+    uploaded to another channel is attached and moves to the post's channel."""
     own = world.member.upload_id(world.public_id)
     others = world.admin.upload_id(world.public_id)
     elsewhere = world.member.upload_id(world.private_id)
     body = {"channel_id": world.public_id, "message": "m", "file_ids": [own, others, elsewhere]}
     post = world.member.ok(world.member.post("/api/v4/posts", json=body), 201)
-    assert post["file_ids"] == [own]
+    assert post["file_ids"] == [own, elsewhere]
     assert "post_id" not in world.admin.ok(world.admin.get(f"/api/v4/files/{others}/info"))
+    moved = world.admin.ok(world.admin.get(f"/api/v4/files/{elsewhere}/info"))
+    assert (moved["post_id"], moved["channel_id"]) == (post["id"], world.public_id)
+    again = world.member.ok(world.member.post("/api/v4/posts", json=body), 201)
+    assert again.get("file_ids", []) == []

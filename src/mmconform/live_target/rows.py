@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
@@ -44,6 +44,40 @@ _CONFIG_SETTINGS: dict[str, dict[str, Any]] = {
 }
 
 
+# Upload states whose bodies are written byte for byte (exact part headers and order).
+_EXACT_UPLOADS = frozenset(
+    {
+        "empty_filename",
+        "encoded_filename",
+        "nameless_part",
+        "client_ids_after_file",
+        "two_channel_ids",
+        "no_file_part",
+        "long_form_value",
+        "legacy_too_large",
+    }
+)
+_BOUNDARY = "mmconformExactB0undary"
+FORM_VALUE_CAP = 10240  # api4/file.go maxMultipartFormDataBytes (io.CopyN)
+
+
+def _form_field(name: str, value: str) -> tuple[str, bytes]:
+    return f'form-data; name="{name}"', value.encode()
+
+
+def _file_part(filename: str, data: bytes) -> tuple[str, bytes]:
+    return f'form-data; name="files"; filename="{filename}"', data
+
+
+def exact_multipart(parts: list[tuple[str, bytes]]) -> bytes:
+    """(Content-Disposition, data) parts in order, exactly: no client library rewrites them."""
+    out = b""
+    for disposition, data in parts:
+        out += f"--{_BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        out += data + b"\r\n"
+    return out + f"--{_BOUNDARY}--\r\n".encode()
+
+
 @dataclass
 class Request:
     method: str
@@ -56,6 +90,7 @@ class Request:
     post_files: list[str] | None = None
     client_ids: list[str] | None = None
     curl_extra: str = ""
+    no_files: bool = False
 
 
 def _ident(rng: random.Random) -> str:
@@ -134,6 +169,9 @@ class RowRunner:
             "valid",
             "too_few_users",
             "sanctioned_trial",
+            "stray_bytes",
+            "extra_users_only",
+            "bad_record_id",
         )
         if row.config == "restricted_admin":
             with self.restricted_licence(row):
@@ -236,6 +274,25 @@ class RowRunner:
                 sent_size=len(content),
                 curl_extra="-H 'Transfer-Encoding: chunked' --data-binary @FILE",
             )
+        if row.state in _EXACT_UPLOADS:
+            return self.build_exact_upload(row, channel_id, name, content)
+        if row.state in ("urlencoded_body", "urlencoded_bad_escape"):
+            # ParseForm reads a urlencoded POST body, so the file stored is empty (D13).
+            client_id = f"{self.world.prefix}-cid"
+            form = f"a=1&client_id={client_id}" if row.state == "urlencoded_body" else "a=%zz"
+            return Request(
+                "POST",
+                f"{API}/files",
+                {
+                    "params": {"channel_id": channel_id, "filename": name},
+                    "content": form.encode(),
+                    "headers": {"Content-Type": "application/x-www-form-urlencoded"},
+                },
+                sent_name=name,
+                sent_size=0,
+                client_ids=[client_id],
+                curl_extra=f"--data-binary '{form}'",
+            )
         if row.state in ("raw_body", "empty_body"):
             body = b"" if row.state == "empty_body" else content
             return Request(
@@ -274,12 +331,69 @@ class RowRunner:
             curl_extra=f"-F channel_id={channel_id} -F files=@FILE",
         )
 
-    def mint(self, *, users: int, expires_at_ms: int, is_trial: bool = False) -> bytes:
+    def build_exact_upload(self, row: Row, channel_id: str, name: str, content: bytes) -> Request:
+        """Bodies whose meaning is decided by Go's mime/multipart (issue 11, D5-D12)."""
+        channel = _form_field("channel_id", channel_id)
+        sent_name: str | None = name
+        client_ids: list[str] | None = None
+        state = row.state
+        if state == "empty_filename":
+            parts, sent_name = [channel, _file_part("", content)], None
+        elif state == "encoded_filename":
+            sent_name = f"{self.world.prefix}-na\u00efve {self.rng.randrange(10**8):08d}.txt"
+            encoded = quote(sent_name, safe="")
+            parts = [channel, (f"form-data; name=\"files\"; filename*=UTF-8''{encoded}", content)]
+        elif state == "nameless_part":
+            parts = [
+                channel,
+                ('form-data; filename="nameless.txt"', b"x"),
+                _file_part(name, content),
+            ]
+        elif state == "client_ids_after_file":
+            parts = [channel, _file_part(name, content), _form_field("client_ids", "c1")]
+        elif state == "two_channel_ids":
+            parts = [
+                channel,
+                _form_field("channel_id", _ident(self.rng)),
+                _file_part(name, content),
+            ]
+        elif state == "no_file_part":
+            parts, sent_name = [channel], None
+        elif state == "long_form_value":
+            value = f"{self.world.prefix}-" + "c" * 2 * FORM_VALUE_CAP
+            client_ids = [value[:FORM_VALUE_CAP]]
+            parts = [channel, _form_field("client_ids", value), _file_part(name, content)]
+        else:  # legacy_too_large: the file before channel_id, larger than MaxFileSize + 512
+            content = b"x" * 5000
+            parts = [_file_part(name, content), channel]
+        return Request(
+            "POST",
+            f"{API}/files",
+            {
+                "content": exact_multipart(parts),
+                "headers": {"Content-Type": f"multipart/form-data; boundary={_BOUNDARY}"},
+            },
+            sent_name=sent_name,
+            sent_size=len(content),
+            client_ids=client_ids,
+            no_files=state == "no_file_part",
+            curl_extra=f"-H 'Content-Type: multipart/form-data; boundary={_BOUNDARY}' "
+            "--data-binary @BODY",
+        )
+
+    def mint(
+        self,
+        *,
+        users: int,
+        expires_at_ms: int,
+        is_trial: bool = False,
+        overrides: dict[str, Any] | None = None,
+    ) -> bytes:
         if self.minter is None:
             raise NotApplicable(
                 "needs a licence signing key the target trusts (only the embedded server has one)"
             )
-        return self.minter(users, expires_at_ms, is_trial)
+        return self.minter(users, expires_at_ms, is_trial, overrides)
 
     def build_licence(self, row: Row) -> Request:
         now = int(time.time() * 1000)
@@ -295,6 +409,17 @@ class RowRunner:
         elif row.state == "sanctioned_trial":  # 29 days 8 hours: not a self-serve trial length
             data = self.mint(
                 users=10_000, expires_at_ms=now + 29 * _DAY_MS + 8 * 3_600_000, is_trial=True
+            )
+        elif row.state == "stray_bytes":  # base64.StdEncoding skips only CR and LF (D23)
+            good = self.mint(users=10_000, expires_at_ms=now + 30 * _DAY_MS)
+            data = good[: len(good) // 2] + b" * " + good[len(good) // 2 :]
+        elif row.state == "extra_users_only":  # the seat check reads features.users only (D25)
+            data = self.mint(
+                users=1, expires_at_ms=now + 30 * _DAY_MS, overrides={"extra_users": 1_000_000}
+            )
+        elif row.state == "bad_record_id":  # LicenseRecord.IsValid wants a 26-char id (D24)
+            data = self.mint(
+                users=10_000, expires_at_ms=now + 30 * _DAY_MS, overrides={"id": "not-an-id"}
             )
         else:
             if self.gate.perms.license_bytes is None:
@@ -386,7 +511,7 @@ class RowRunner:
         )
 
 
-Minter = Callable[[int, int, bool], bytes]
+Minter = Callable[[int, int, bool, dict[str, Any] | None], bytes]
 
 
 def minter_from_key(path: Path | None) -> Minter | None:
@@ -395,10 +520,14 @@ def minter_from_key(path: Path | None) -> Minter | None:
         return None
     pem = path.read_bytes()
 
-    def mint(users: int, expires_at_ms: int, is_trial: bool) -> bytes:
+    def mint(
+        users: int, expires_at_ms: int, is_trial: bool, overrides: dict[str, Any] | None
+    ) -> bytes:
         from mmconform.reference.licensing import mint_license
 
-        text = mint_license(pem, users=users, expires_at_ms=expires_at_ms, is_trial=is_trial)
+        text = mint_license(
+            pem, users=users, expires_at_ms=expires_at_ms, is_trial=is_trial, extra=overrides
+        )
         return text.encode()
 
     return mint

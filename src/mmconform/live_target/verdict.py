@@ -167,6 +167,13 @@ class Verdict:
 
     def check_upload(self) -> None:
         body = self.json()
+        if self.request.no_files:
+            if body != {"file_infos": [], "client_ids": []}:
+                self.fail(
+                    'a body without file parts must answer {"file_infos":[],"client_ids":[]}, '
+                    f"got {body} [FILES-UPLOAD-PARSE-003]"
+                )
+            return
         infos = body.get("file_infos") if isinstance(body, dict) else None
         if not isinstance(infos, list) or not infos:
             self.fail("201 body has no file_infos [FILES-UPLOAD-001]")

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from mmconform.reference import licensing
 from mmconform.reference.context import Ctx, State, endpoint, json_response, now_ms, status_ok
 from mmconform.reference.errors import AppError, invalid_body_param, json_bytes, permission_error
+from mmconform.reference.ids import is_valid_id
 
 ACTIVE_KEY = "active_license"
 HAD_TRIAL_KEY = "had_trial_license"
@@ -125,26 +126,64 @@ async def _license_part(ctx: Ctx) -> bytes:
     return bytes(found[0])
 
 
+def server_version(state: State) -> tuple[int, ...]:
+    """The version this server reports (`Settings.server_version`), for version-ranged rules."""
+    parts = []
+    for piece in state.settings.server_version.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+# `LicenseRecord.IsValid`: the server/public/model copies (the 8.0+ monorepo layout) name the
+# Bytes check `bytes.app_error`; every older model/license.go copy reuses `create_at.app_error`.
+RECORD_BYTES_ID_SINCE = (8, 0, 0)
+MAX_RECORD_BYTES = 10000
+
+
+def record_bytes_error_id(state: State) -> str:
+    if server_version(state) >= RECORD_BYTES_ID_SINCE:
+        return "model.license_record.is_valid.bytes.app_error"
+    return "model.license_record.is_valid.create_at.app_error"
+
+
+def _unlicense(state: State) -> None:
+    """`SaveLicense` after `SetLicense` when the record cannot be stored: `RemoveLicense()`."""
+    state.store.set_system(ACTIVE_KEY, "")
+    state.license = None
+
+
 async def add_license(ctx: Ctx) -> Response:
     _require_manage(
         ctx, "license-upload-any-user", ("license-upload-system-manager", "system_manager")
     )
     data = await _license_part(ctx)
     state = ctx.state
+    if state.fault("license-base64-lenient"):
+        data = bytes(c for c in data if c in licensing.B64_ALPHABET)
     try:
-        lic = licensing.validate(data, state.public_key_pem)
+        raw = licensing.decode_signed(data, state.public_key_pem)
     except licensing.LicenseInvalid as exc:
         if state.fault("license-invalid-accepted"):
             # Answers as if installed, but keeps the real state (the server stays usable).
             fake = licensing.normalise({"id": "invalid", "features": {"users": 1}})
             return Response(json_bytes(fake) + b"\n", 200, media_type="application/json")
         raise AppError("api.license.add_license.invalid.app_error", 400) from exc
+    except licensing.LicenseUnmarshal as exc:
+        raise AppError("api.unmarshal_error", 500) from exc
+    lic = licensing.normalise(raw)
     unsanctioned = licensing.is_trial_license(lic) and not licensing.is_sanctioned_trial(lic)
     if unsanctioned and state.store.get_system(HAD_TRIAL_KEY) == "true":
         raise AppError("api.license.request-trial.can-start-trial.not-allowed", 400)
+    features = raw.get("features")
+    if not isinstance(features, dict) or features.get("users") is None:
+        # SaveLicense: `license.Features == nil` / `Features.Users == nil` → 400 invalid.
+        raise AppError("api.license.add_license.invalid.app_error", 400)
     row = state.store.one("SELECT COUNT(*) AS n FROM users WHERE delete_at = 0")
     count = int(row["n"]) if row else 0
-    users = int(lic["features"].get("users") or 0) + int(lic.get("extra_users") or 0)
+    users = int(lic["features"].get("users") or 0)
+    if state.fault("license-seats-add-extra-users"):
+        users += int(lic.get("extra_users") or 0)
     if count > users and not state.fault("license-user-limit-ignored"):
         raise AppError(
             "api.license.add_license.unique_users.app_error",
@@ -153,9 +192,15 @@ async def add_license(ctx: Ctx) -> Response:
         )
     if int(lic["expires_at"]) < now_ms() and not state.fault("license-expired-accepted"):
         raise AppError("api.license.add_license.expired.app_error", 400)
-    text = data.strip().decode("ascii", "replace")
-    if len(text) > 10000:
-        raise AppError("model.license_record.is_valid.create_at.app_error", 400)
+    # SetLicense(&license) has happened; License().Save(record) runs LicenseRecord.IsValid on
+    # the raw uploaded bytes, and its failure leaves the server unlicensed.
+    if not is_valid_id(str(lic["id"])) and not state.fault("license-record-id-unchecked"):
+        _unlicense(state)
+        raise AppError("model.license_record.is_valid.id.app_error", 400)
+    if len(data) > MAX_RECORD_BYTES:
+        _unlicense(state)
+        raise AppError(record_bytes_error_id(state), 400)
+    text = data.decode("ascii", "replace")
     state.store.set_system(ACTIVE_KEY, text)
     if licensing.is_trial_license(lic):
         state.store.set_system(HAD_TRIAL_KEY, "true")

@@ -76,6 +76,28 @@ class LicenseInvalid(ValueError):
     """Bytes that are not a validly signed licence (`model.InvalidLicenseError`)."""
 
 
+class LicenseUnmarshal(ValueError):
+    """Signed bytes whose JSON `json.Unmarshal` rejects for `model.License` (500 unmarshal)."""
+
+
+B64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
+
+
+def go_base64_decode(data: bytes) -> bytes:
+    """`base64.StdEncoding.Decode`: only CR and LF are skipped; any other stray byte is an error.
+
+    Python's `b64decode(validate=False)` drops every non-alphabet byte, which would accept a
+    licence with spaces or stars inside that the real server rejects (400 invalid).
+    """
+    text = data.replace(b"\r", b"").replace(b"\n", b"")
+    if any(c not in B64_ALPHABET for c in text):
+        raise LicenseInvalid("illegal base64 data")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise LicenseInvalid("illegal base64 data") from exc
+
+
 @dataclass(frozen=True)
 class KeyPair:
     private_key_path: Path
@@ -131,6 +153,7 @@ def mint_license(
     is_trial: bool = False,
     features: dict[str, Any] | None = None,
     customer_name: str = "mmconform",
+    extra: dict[str, Any] | None = None,
 ) -> str:
     """A licence (base64 text) signed with `private_key_pem`, in the upstream layout."""
     now = int(time.time() * 1000)
@@ -149,26 +172,35 @@ def mint_license(
         "extra_users": None,
         "signup_jwt": None,
     }
+    payload.update(extra or {})
+    while True:
+        signed = sign_payload(private_key_pem, payload)
+        # ValidateLicense strips trailing NUL bytes from the decoded licence, which would eat the
+        # end of a signature ending in 0x00 (1 time in 256); pick another id instead.
+        if base64.b64decode(signed)[-1] != 0:
+            return signed
+        if extra and "id" in extra:
+            payload["issued_at"] = now + 1 if payload["issued_at"] == now else now
+        else:
+            payload["id"] = new_id()
+
+
+def sign_payload(private_key_pem: bytes, payload: Any) -> str:
+    """Any JSON value signed in the licence layout: base64(JSON ‖ RSA-PKCS#1v1.5-SHA512 sig).
+
+    For tests that need licences no real issuer would mint (a bad id, `null`, no features).
+    """
     key = serialization.load_pem_private_key(private_key_pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("licence signing key must be an RSA private key")
-    while True:
-        plaintext = json.dumps(payload, separators=(",", ":")).encode()
-        signature = key.sign(plaintext, padding.PKCS1v15(), hashes.SHA512())
-        # ValidateLicense strips trailing NUL bytes from the decoded licence, which would eat the
-        # end of a signature ending in 0x00 (1 time in 256); pick another id instead.
-        if signature[-1] != 0:
-            return base64.b64encode(plaintext + signature).decode("ascii")
-        payload["id"] = new_id()
+    plaintext = json.dumps(payload, separators=(",", ":")).encode()
+    signature = key.sign(plaintext, padding.PKCS1v15(), hashes.SHA512())
+    return base64.b64encode(plaintext + signature).decode("ascii")
 
 
-def validate(data: bytes, public_key_pem: bytes) -> dict[str, Any]:
-    """The licence JSON if `data` is a licence signed for `public_key_pem`, else LicenseInvalid."""
-    try:
-        decoded = base64.b64decode(data.strip(), validate=False)
-    except (binascii.Error, ValueError) as exc:
-        raise LicenseInvalid("not base64") from exc
-    decoded = decoded.rstrip(b"\x00")
+def decode_signed(data: bytes, public_key_pem: bytes) -> Any:
+    """The licence's JSON value if `data` is signed for `public_key_pem` (`ValidateLicense`)."""
+    decoded = go_base64_decode(data).rstrip(b"\x00")
     if len(decoded) <= SIGNATURE_LEN:
         raise LicenseInvalid("too short")
     plaintext, signature = decoded[:-SIGNATURE_LEN], decoded[-SIGNATURE_LEN:]
@@ -182,10 +214,20 @@ def validate(data: bytes, public_key_pem: bytes) -> dict[str, Any]:
     try:
         parsed = json.loads(plaintext)
     except ValueError as exc:
-        raise LicenseInvalid("bad JSON") from exc
+        raise LicenseUnmarshal("bad JSON") from exc
+    if parsed is None:
+        return {}  # json.Unmarshal of null into a struct leaves the zero License
     if not isinstance(parsed, dict):
-        raise LicenseInvalid("licence JSON is not an object")
-    return normalise(parsed)
+        raise LicenseUnmarshal("licence JSON is not an object")
+    return parsed
+
+
+def validate(data: bytes, public_key_pem: bytes) -> dict[str, Any]:
+    """The licence JSON if `data` is a licence signed for `public_key_pem`, else LicenseInvalid."""
+    try:
+        return normalise(decode_signed(data, public_key_pem))
+    except LicenseUnmarshal as exc:
+        raise LicenseInvalid(str(exc)) from exc
 
 
 def normalise(lic: dict[str, Any]) -> dict[str, Any]:

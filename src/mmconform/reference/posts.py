@@ -88,16 +88,20 @@ async def create_post(ctx: Ctx) -> Response:
 
 
 def _attach_files(ctx: Ctx, post_id: str, channel_id: str, file_ids: list[str]) -> list[str]:
-    """`attachFilesToPost`: only the poster's own unattached files of that channel stick."""
+    """`attachFileIDsToPost` → sqlstore `AttachToPost` (newest): the poster's own unattached files.
+
+    The store sets `ChannelId` to the post's channel and checks no channel: a file uploaded to
+    channel A and attached to a post in channel B moves to B, whose permissions govern it after.
+    """
     attached = []
     for file_id in file_ids:
         changed = ctx.state.store.run(
-            "UPDATE file_infos SET post_id = ? WHERE id = ? AND post_id = '' AND creator_id = ? "
-            "AND channel_id = ? AND delete_at = 0",
+            "UPDATE file_infos SET post_id = ?, channel_id = ? WHERE id = ? AND post_id = '' "
+            "AND (creator_id = ? OR creator_id = 'nouser')",
             post_id,
+            channel_id,
             file_id,
             ctx.session.user_id,
-            channel_id,
         )
         if changed:
             attached.append(file_id)
