@@ -17,6 +17,7 @@ import (
 func named(route string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Oracle-Route", route) // HEAD answers have no body to read it from
 		_ = json.NewEncoder(w).Encode(map[string]interface{}{
 			"route":  route,
 			"vars":   mux.Vars(r),

@@ -27,7 +27,7 @@ func init() {
 		h := w.Header()
 		h.Set("Cache-Control", "private, max-age=86400")
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Type", "text/plain")
+		h.Set("Content-Type", "text/plain; charset=utf-8") // mime.TypeByExtension(".txt"), as stored
 		h.Set("Content-Disposition", "attachment;filename=\"a.txt\"; filename*=UTF-8''a.txt")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Content-Security-Policy", "Frame-ancestors 'none'")
