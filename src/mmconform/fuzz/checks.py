@@ -409,6 +409,33 @@ def mm_documented_status(ctx: Any, response: Any, case: Any) -> bool | None:
     return True
 
 
+# The public route's ops, where a missed route is answered by the webapp with a 200: the built-in
+# header and negative-data checks would take root.html for a file response (profiles.yaml tuning
+# switches them off there and these run them for route hits only).
+_PUBLIC_OPS = ("GetFilePublic", "HeadFilePublic")
+
+
+@schemathesis.check
+def mm_route_aware_headers(ctx: Any, response: Any, case: Any) -> bool | None:
+    """response_headers_conformance on the public route, unless the route was missed."""
+    if _operation_id(case) not in _PUBLIC_OPS or _route_missed(case):
+        return None
+    from schemathesis.specs.openapi.checks import response_headers_conformance
+
+    return response_headers_conformance(ctx, response, case)
+
+
+@schemathesis.check
+def mm_route_aware_negative(ctx: Any, response: Any, case: Any) -> bool | None:
+    """negative_data_rejection on the public route, unless the route was missed (a non-matching
+    id reaches the webapp, which answers 200 by design; route_miss_problems judges that)."""
+    if _operation_id(case) not in _PUBLIC_OPS or _route_missed(case):
+        return None
+    from schemathesis.specs.openapi.checks import negative_data_rejection
+
+    return negative_data_rejection(ctx, response, case)
+
+
 MM_CHECKS = (
     mm_app_error_shape,
     mm_common_headers,
@@ -416,4 +443,6 @@ MM_CHECKS = (
     mm_file_response_headers,
     mm_no_storage_paths,
     mm_documented_status,
+    mm_route_aware_headers,
+    mm_route_aware_negative,
 )
