@@ -182,7 +182,11 @@ class Ctx:
 def get_protocol(request: Request) -> str:
     """`app.GetProtocol`: "https" only for `X-Forwarded-Proto: https` exactly or a TLS
     connection; any other value (HTTPS, javascript, …) gives "http"."""
-    if request.headers.get("x-forwarded-proto") == "https" or request.url.scheme == "https":
+    forwarded = request.headers.get("x-forwarded-proto")
+    state = _state_of(request.scope)
+    if forwarded and state is not None and state.fault("link-scheme-echoes-forwarded-proto"):
+        return forwarded
+    if forwarded == "https" or request.url.scheme == "https":
         return "https"
     return "http"
 
@@ -241,7 +245,8 @@ def _faulty_error(
     if not wants_json(request):
         page = render_html_page(err, state.error_signature(err))
         return Response(page, err.status, headers={"Content-Type": "text/html", **headers})
-    body = err.to_body(request_id, state.developer())
+    # detailed-error-leaked: handleContextError without WipeDetailed (details in production)
+    body = err.to_body(request_id, state.developer() or state.fault("detailed-error-leaked"))
     if state.fault("error-body-not-apperror"):
         body = {"error": err.message()}
     if state.fault("error-status-code-missing"):

@@ -104,8 +104,6 @@ def catch_all_404(request: Request, state: State) -> Response:
         "detailed_error": detail,
         "status_code": 404,
     }
-    if state.fault("catch-all-with-request-id"):
-        body["request_id"] = str(request.scope.get("mm_request_id", ""))
     # Before Handle404 set a Content-Type, Go sniffed the JSON as text/plain.
     ctype = "application/json" if since(state, "handle404-json") else "text/plain; charset=utf-8"
     return Response(json_bytes(body), 404, headers={"Content-Type": ctype})
