@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/gorilla/mux"
 )
@@ -49,12 +50,20 @@ func main() {
 	for path, handler := range libHandlers {
 		top.Handle(path, handler)
 	}
-	top.Handle("/", root)
+	// Only /lib/ goes through ServeMux: ServeMux redirects unclean paths (// and /../) itself,
+	// which would hide what gorilla's own path cleaning does with them.
+	dispatch := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/lib/") {
+			top.ServeHTTP(w, r)
+			return
+		}
+		root.ServeHTTP(w, r)
+	})
 
 	listener, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Fprintf(os.Stdout, "LISTENING %s\n", listener.Addr())
-	log.Fatal(http.Serve(listener, top))
+	log.Fatal(http.Serve(listener, dispatch))
 }

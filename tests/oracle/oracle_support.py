@@ -19,6 +19,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 GOCODE = Path("/usr/share/gocode")
 GORILLA = GOCODE / "src/github.com/gorilla/mux"
+# GOPATH mode gives a newer Go the GODEBUG defaults of go1.20; production servers are module
+# builds with a current go directive. These restore those defaults where they matter to us
+# (ServeContent errors drop Cache-Control/Last-Modified since 1.23; up to 200 ranges since 1.26).
+# Go 1.19 ignores unknown keys.
+PRODUCTION_GODEBUG = "httpservecontentkeepheaders=0,httpservecontentmaxranges=200"
 
 
 def missing_reason() -> str | None:
@@ -64,7 +69,10 @@ def running_oracle() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="mmconform-oracle-") as tmp:
         binary = build(Path(tmp))
         proc = subprocess.Popen(
-            [str(binary), "-addr", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True
+            [str(binary), "-addr", "127.0.0.1:0"],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "GODEBUG": PRODUCTION_GODEBUG},
         )
         try:
             assert proc.stdout is not None

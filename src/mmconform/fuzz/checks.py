@@ -82,6 +82,13 @@ DOCUMENTED_5XX = frozenset(
 _REQUEST_ID = re.compile(r"^[a-z0-9]{26}$")
 _DISPOSITION = re.compile(r"^(inline|attachment);filename=\"([^\"]*)\"; filename\*=UTF-8''(\S*)$")
 _TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})  # Go strconv.ParseBool
+# gorilla's `{file_id:[A-Za-z0-9]+}` / `{post_id:[A-Za-z0-9]+}`: a path id outside it misses the
+# operation's route (api4/api.go Init, docs/facts/http-layer.md).
+_ROUTE_ID = re.compile(r"^[A-Za-z0-9]+$")
+CATCH_ALL_ID = "api.context.404.app_error"
+URL_TOO_LONG_ID = "basic_security_check.url.too_long_error"
+# Handle404 before 7.5 set no Content-Type and Go sniffed its JSON as text/plain.
+CATCH_ALL_TYPES = ("application/json", "text/plain; charset=utf-8")
 
 
 def header(headers: Mapping[str, Any], name: str) -> str | None:
@@ -200,6 +207,76 @@ def documented_status(status: int, documented: Sequence[str]) -> bool:
     return "DEFAULT" in keys or str(status) in keys or f"{str(status)[0]}XX" in keys
 
 
+def misses_route(path_parameters: Mapping[str, Any] | None) -> bool:
+    """True when a path id cannot match the route's `[A-Za-z0-9]+`: gorilla then hands the
+    request to the /api/v4 catch-all, or off /api/ to the webapp (or gorilla's 404/405)."""
+    return any(not _ROUTE_ID.match(str(v)) for v in (path_parameters or {}).values())
+
+
+def route_miss_problems(
+    api: bool, method: str, status: int, headers: Mapping[str, Any], body: bytes
+) -> list[str]:
+    """The answer of the rest of the router when the operation's route missed.
+
+    Under /api/v4: the catch-all 404 `api.context.404.app_error` (web.Handle404 as a plain
+    HandlerFunc: no X-Request-Id is demanded). Elsewhere: a GET reaches the webapp (200 text/html
+    root.html) unless WebserverMode is "disabled" (gorilla's 404); any other method is gorilla's
+    405. A path gorilla cleans (`.`/`..` ids) is its 301, wherever it is.
+    """
+    if status == 301:
+        return [] if header(headers, "Location") else ["301 without Location"]
+    if api:
+        problems = []
+        ctype = header(headers, "Content-Type")
+        if ctype not in CATCH_ALL_TYPES:
+            problems.append(f"catch-all 404 with Content-Type {ctype!r}")
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        error_id = data.get("id") if isinstance(data, dict) else None
+        if status != 404 or error_id != CATCH_ALL_ID:
+            problems.append(
+                f"a route miss must be the catch-all 404 {CATCH_ALL_ID}, got {status} {error_id!r}"
+            )
+        return problems
+    allowed = (200, 404) if method.upper() == "GET" else (404, 405)
+    if status not in allowed:
+        return [f"a route miss off /api/ answers {sorted(allowed)}, got {status}"]
+    ctype = (header(headers, "Content-Type") or "").lower()
+    if status == 200 and not ctype.startswith("text/html"):
+        return [f"the webapp answers text/html, got {ctype!r}"]
+    return []
+
+
+def url_too_long_answer(status: int, body: bytes, content_type: str | None) -> bool:
+    """THE one place the fuzzer's long URLs are decided: it does not stay under
+    ServiceSettings.MaximumURLLength, it accepts the server's 414
+    basic_security_check.url.too_long_error (written by basicSecurityChecks before ServeHTTP
+    sets any header; JSON on /api/, the web error page elsewhere) as the answer."""
+    if status != 414:
+        return False
+    if (content_type or "").startswith("text/html"):
+        return True
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and data.get("id") == URL_TOO_LONG_ID
+
+
+def _route_missed(case: Any) -> bool:
+    return misses_route(getattr(case, "path_parameters", None))
+
+
+def _too_long(response: Any) -> bool:
+    return url_too_long_answer(
+        int(response.status_code),
+        bytes(response.content or b""),
+        header(response.headers, "Content-Type"),
+    )
+
+
 # --- schemathesis wrappers ---------------------------------------------------------------
 
 
@@ -241,6 +318,12 @@ def mm_app_error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
         return None
     if status == 416:  # written by http.ServeContent as text/plain, not by Mattermost
         return None
+    if _route_missed(case):
+        problems = route_miss_problems(
+            True, str(case.method), status, response.headers, bytes(response.content or b"")
+        )
+        _fail(REQ_ERROR_SHAPE, problems)
+        return True
     ctype = header(response.headers, "Content-Type")
     _fail(REQ_ERROR_SHAPE, app_error_problems(status, ctype, bytes(response.content or b"")))
     return True
@@ -248,9 +331,10 @@ def mm_app_error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
 
 @schemathesis.check
 def mm_common_headers(ctx: Any, response: Any, case: Any) -> bool | None:
-    """X-Request-Id and X-Version-Id on every response of a Mattermost handler."""
+    """X-Request-Id and X-Version-Id on every response of a Mattermost handler: not on the
+    router's answers to a route miss, nor on a 414 written before ServeHTTP set them."""
     op_id = _our_operation(case)
-    if op_id is None:
+    if op_id is None or _route_missed(case) or _too_long(response):
         return None
     _fail(REQ_HEADERS, common_header_problems(response.headers))
     return True
@@ -272,8 +356,8 @@ def mm_no_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
 def mm_file_response_headers(ctx: Any, response: Any, case: Any) -> bool | None:
     """File bodies: nosniff, no script/HTML type, Content-Disposition inline/attachment rule."""
     op_id = _our_operation(case)
-    if op_id not in ("GetFile", "GetFilePublic", "HeadFilePublic"):
-        return None
+    if op_id not in ("GetFile", "GetFilePublic", "HeadFilePublic") or _route_missed(case):
+        return None  # a missed route is not a file response (the webapp's root.html, …)
     if response.status_code not in (200, 206):
         return None
     force = op_id == "GetFile" and str((case.query or {}).get("download", "")) in _TRUE
@@ -304,6 +388,17 @@ def mm_documented_status(ctx: Any, response: Any, case: Any) -> bool | None:
     op_id = _our_operation(case)
     if op_id is None:
         return None
+    if _route_missed(case):
+        api = case.operation.path.startswith("/api/")
+        problems = route_miss_problems(
+            api,
+            str(case.method),
+            int(response.status_code),
+            response.headers,
+            bytes(response.content or b""),
+        )
+        _fail(REQ_STATUS, problems)
+        return True
     raw = case.operation.definition.raw
     documented = list((raw.get("responses") or {}).keys())
     if not documented_status(int(response.status_code), documented):
@@ -314,6 +409,33 @@ def mm_documented_status(ctx: Any, response: Any, case: Any) -> bool | None:
     return True
 
 
+# The public route's ops, where a missed route is answered by the webapp with a 200: the built-in
+# header and negative-data checks would take root.html for a file response (profiles.yaml tuning
+# switches them off there and these run them for route hits only).
+_PUBLIC_OPS = ("GetFilePublic", "HeadFilePublic")
+
+
+@schemathesis.check
+def mm_route_aware_headers(ctx: Any, response: Any, case: Any) -> bool | None:
+    """response_headers_conformance on the public route, unless the route was missed."""
+    if _operation_id(case) not in _PUBLIC_OPS or _route_missed(case):
+        return None
+    from schemathesis.specs.openapi.checks import response_headers_conformance
+
+    return response_headers_conformance(ctx, response, case)
+
+
+@schemathesis.check
+def mm_route_aware_negative(ctx: Any, response: Any, case: Any) -> bool | None:
+    """negative_data_rejection on the public route, unless the route was missed (a non-matching
+    id reaches the webapp, which answers 200 by design; route_miss_problems judges that)."""
+    if _operation_id(case) not in _PUBLIC_OPS or _route_missed(case):
+        return None
+    from schemathesis.specs.openapi.checks import negative_data_rejection
+
+    return negative_data_rejection(ctx, response, case)
+
+
 MM_CHECKS = (
     mm_app_error_shape,
     mm_common_headers,
@@ -321,4 +443,6 @@ MM_CHECKS = (
     mm_file_response_headers,
     mm_no_storage_paths,
     mm_documented_status,
+    mm_route_aware_headers,
+    mm_route_aware_negative,
 )

@@ -1,19 +1,10 @@
 """`create_app(settings)`: the Starlette app of the reference server.
 
 Routes use the `mmid` convertor (`[A-Za-z0-9]+`, like gorilla's `{file_id:[A-Za-z0-9]+}`), so a
-non-alphanumeric id misses the route and gets the router's 404 (`api.context.404.app_error`,
-`Handle404`: JSON under /api/, an HTML page elsewhere); a wrong-length alphanumeric id reaches the
-handler and gets 400 `api.context.invalid_url_param.app_error`.
-
-Looked up: `Handle404` (app/server.go, web/handlers.go) builds `api.context.404.app_error` and
-renders it through `RenderWebAppError`, which answers JSON for `/api/` paths.
-
-A known path with the wrong method: api4/api.go `Init` registers, after every API route, the
-catch-all `srv.Router.Handle("/api/v4/{anything:.*}", api.Handle404)`. gorilla/mux (1.8) records a
-method mismatch but keeps looking, and a later route that matches fully clears it, so under
-/api/v4 a wrong method (HEAD on a GET-only route included: mux does not map HEAD to GET) is the
-same 404 `api.context.404.app_error`. Outside /api/v4 (the public file route) nothing matches
-and mux answers its plain 405. (The mux behaviour is read from its Route.Match, not run.)
+non-alphanumeric id misses the route; a wrong-length alphanumeric id reaches the handler and gets
+400 `api.context.invalid_url_param.app_error`. What answers a miss (the /api/v4 catch-all, the
+webapp, gorilla's own 301/404/405) is `routing.py`, established by running gorilla/mux
+(tests/oracle/routing.go).
 """
 
 from __future__ import annotations
@@ -25,9 +16,6 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.types import Receive, Scope, Send
 
 from mmconform.reference import (
     channels,
@@ -36,6 +24,7 @@ from mmconform.reference import (
     licensing,
     lookups,
     posts,
+    routing,
     system,
     teams,
     upload,
@@ -43,9 +32,9 @@ from mmconform.reference import (
 )
 from mmconform.reference.authz import Authz
 from mmconform.reference.config import Config
-from mmconform.reference.context import CommonHeaders, State, error_response
+from mmconform.reference.context import CommonHeaders, State
 from mmconform.reference.deployment import subpath_of
-from mmconform.reference.errors import AppError
+from mmconform.reference.routing import PathCleaning
 from mmconform.reference.settings import Settings
 from mmconform.reference.store import Store
 
@@ -123,32 +112,6 @@ def build_state(settings: Settings) -> State:
     return state
 
 
-async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
-    request = Request(scope, receive)
-    state: State = request.app.state.mm
-    err = AppError(
-        "api.context.404.app_error",
-        404,
-        detailed=f"There doesn't appear to be an api call for the url='{request.url.path}'.",
-    )
-    response: Response = error_response(err, request, state)
-    await response(scope, receive, send)
-
-
-async def _method_not_allowed(request: Request, exc: Exception) -> Response:
-    """Starlette raises 405 for a known path with another method; see the module docstring."""
-    if request.url.path.startswith("/api/v4/"):
-        state: State = request.app.state.mm
-        err = AppError(
-            "api.context.404.app_error",
-            404,
-            detailed=f"There doesn't appear to be an api call for the url='{request.url.path}'.",
-        )
-        return error_response(err, request, state)
-    headers = getattr(exc, "headers", None)
-    return PlainTextResponse("405 method not allowed", status_code=405, headers=headers)
-
-
 def create_app(settings: Settings) -> Starlette:
     """The ASGI app; builds (or reopens) the data dir, its config, store, keys and admin."""
     state = build_state(settings)
@@ -165,9 +128,10 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(CommonHeaders)],
-        exception_handlers={405: _method_not_allowed},
+        middleware=[Middleware(PathCleaning), Middleware(CommonHeaders)],
+        exception_handlers={405: routing.method_not_allowed},
     )
     app.state.mm = state
-    app.router.default = _not_found
+    app.router.default = routing.not_found_app
+    app.router.redirect_slashes = False  # gorilla has no StrictSlash: a trailing slash misses
     return app

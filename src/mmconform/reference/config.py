@@ -27,6 +27,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "EnableAPIChannelDeletion": False,
         "EnableAPIUserDeletion": False,
         "EnableUserDeactivation": False,
+        # Upstream's default is "gzip"; compression itself is not modelled, only "disabled"
+        # (no webapp routes, routing.py) changes an answer here.
+        "WebserverMode": "gzip",
+        "MaximumURLLength": 2048,  # model.ServiceSettingsDefaultMaxURLLength
     },
     "TeamSettings": {"EnableOpenServer": False},
     "FileSettings": {
@@ -69,6 +73,8 @@ PATCHABLE: dict[str, frozenset[str]] = {
             "EnableAPIChannelDeletion",
             "EnableAPIUserDeletion",
             "EnableUserDeactivation",
+            "WebserverMode",
+            "MaximumURLLength",
         }
     ),
     "TeamSettings": frozenset({"EnableOpenServer"}),
@@ -76,7 +82,11 @@ PATCHABLE: dict[str, frozenset[str]] = {
 
 SECRETS: tuple[tuple[str, str], ...] = (("FileSettings", "PublicLinkSalt"),)
 
-_EXPECTED_TYPES: dict[str, type] = {"MaxFileSize": int, "MaxImageResolution": int}
+_EXPECTED_TYPES: dict[str, type] = {
+    "MaxFileSize": int,
+    "MaxImageResolution": int,
+    "MaximumURLLength": int,
+}
 
 
 class ConfigError(ValueError):

@@ -4,6 +4,7 @@ headers `web/handlers.go ServeHTTP` puts on every response.
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import traceback
@@ -11,7 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -38,6 +42,12 @@ BUILD_NUMBER = "0"
 # Seeded faults (faults.yaml) under which an old version has every rule of versions.yaml.
 _NEWEST_RULES = frozenset({"newest-rules-reported-as-9-5", "newest-rules-reported-as-7-2"})
 
+def mark_plain(scope: Scope) -> None:
+    """This answer does not come from `web.Handler.ServeHTTP` (gorilla's own 404/405/301, the
+    /api/v4 catch-all, an answer written before ServeHTTP sets its headers), so CommonHeaders
+    must not add X-Request-Id, X-Version-Id and the security headers to it."""
+    scope["mm_plain"] = True
+
 
 class MmIdConvertor(Convertor[str]):
     """Gorilla's `{file_id:[A-Za-z0-9]+}`: other characters do not match the route at all."""
@@ -52,6 +62,9 @@ class MmIdConvertor(Convertor[str]):
 
 
 register_url_convertor("mmid", MmIdConvertor())
+
+
+PARSEBOOL_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 
 
 def now_ms() -> int:
@@ -73,6 +86,7 @@ class State:
     # utils.GetSubpathFromConfig at start (deployment.py); "/" when SiteURL has no path.
     subpath: str = "/"
     session_cache: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    _signing_key: ec.EllipticCurvePrivateKey | None = None
 
     def version_header(self) -> str:
         licensed = "true" if self.license is not None else "false"
@@ -93,6 +107,15 @@ class State:
 
     def developer(self) -> bool:
         return bool(self.config.get("ServiceSettings", "EnableDeveloper"))
+
+    def error_signature(self, err: AppError) -> str:
+        """The `s=` of RenderWebError: an ECDSA P-256 signature (the server's asymmetric signing
+        key, one per process here) of SHA-256("/error?" + query), base64 URL encoding."""
+        if self._signing_key is None:
+            self._signing_key = ec.generate_private_key(ec.SECP256R1())
+        query = "/error?" + urlencode({"message": err.message()})
+        raw = self._signing_key.sign(query.encode(), ec.ECDSA(hashes.SHA256()))
+        return base64.urlsafe_b64encode(raw).decode("ascii")
 
 
 class Ctx:
@@ -121,7 +144,9 @@ class Ctx:
         return value
 
     def query_flag(self, name: str) -> bool:
-        return self.request.query_params.get(name, "").lower() in ("true", "1", "t")
+        """`strconv.ParseBool` as web/params.go uses it: only these spellings are true, anything
+        else (a parse error included) is false."""
+        return self.request.query_params.get(name, "") in PARSEBOOL_TRUE
 
     async def json_body(self) -> Any:
         raw = await self.request.body()
@@ -138,10 +163,22 @@ class Ctx:
 
     def site_url(self) -> str:
         """`GetProtocol(r) + "://" + r.Host + subpath`: SiteURL gives the path only."""
-        proto = self.request.headers.get("x-forwarded-proto") or self.request.url.scheme
+        proto = get_protocol(self.request)
         host = self.request.headers.get("host", self.request.url.netloc)
         subpath = "" if self.state.fault("link-drops-subpath") else link_prefix(self.state.subpath)
         return f"{proto}://{host}{subpath}"
+
+
+def get_protocol(request: Request) -> str:
+    """`app.GetProtocol`: "https" only for `X-Forwarded-Proto: https` exactly or a TLS
+    connection; any other value (HTTPS, javascript, …) gives "http"."""
+    forwarded = request.headers.get("x-forwarded-proto")
+    state = _state_of(request.scope)
+    if forwarded and state is not None and state.fault("link-scheme-echoes-forwarded-proto"):
+        return forwarded
+    if forwarded == "https" or request.url.scheme == "https":
+        return "https"
+    return "http"
 
 
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -153,17 +190,36 @@ def status_ok() -> Response:
     return json_response({"status": "OK"})
 
 
+def wants_json(request: Request) -> bool:
+    """`handleContextError`: JSON for `IsAPICall` paths or any request with `X-Mobile-App`."""
+    return request.url.path.startswith("/api/") or bool(request.headers.get("x-mobile-app"))
+
+
+def web_error_page(err: AppError, state: State) -> Response:
+    """`utils.RenderWebAppError`: exactly `text/html`, no charset."""
+    page = render_html_page(err, state.error_signature(err))
+    return Response(page, err.status, headers={"Content-Type": "text/html"})
+
+
 def error_response(err: AppError, request: Request, state: State) -> Response:
     request_id = str(request.scope.get("mm_request_id", ""))
     headers = {}
-    if err.status == 401 and err.error_id == "api.context.session_expired.app_error":
+    if err.clear_cookie:
         headers["Set-Cookie"] = "MMAUTHTOKEN=; Path=/; Max-Age=0; HttpOnly"
     if state.settings.faults:
         return _faulty_error(err, request, state, headers)
-    if request.url.path.startswith("/api/"):
+    first = b""
+    if err.prerendered and not request.url.path.startswith("/api/"):
+        first = render_html_page(err, state.error_signature(err))
+    if wants_json(request):
         body = err.to_body(request_id, state.developer())
+        if first:  # the handler's page went out first, with its status and text/html
+            return Response(
+                first + json_bytes(body), err.status, {"Content-Type": "text/html", **headers}
+            )
         return json_response(body, err.status, headers)
-    return Response(render_html_page(err), err.status, headers=headers, media_type="text/html")
+    page = render_html_page(err, state.error_signature(err))
+    return Response(first + page, err.status, headers={"Content-Type": "text/html", **headers})
 
 
 def _faulty_error(
@@ -176,9 +232,11 @@ def _faulty_error(
             err = AppError("api.context.permission_denied.app_error", 403, detailed=err.detailed)
         if state.fault("permission-error-as-404") and request.url.path.startswith("/api/v4/files/"):
             err = AppError("app.file_info.get.app_error", 404, detailed=err.detailed)
-    if not request.url.path.startswith("/api/"):
-        return Response(render_html_page(err), err.status, headers=headers, media_type="text/html")
-    body = err.to_body(request_id, state.developer())
+    if not wants_json(request):
+        page = render_html_page(err, state.error_signature(err))
+        return Response(page, err.status, headers={"Content-Type": "text/html", **headers})
+    # detailed-error-leaked: handleContextError without WipeDetailed (details in production)
+    body = err.to_body(request_id, state.developer() or state.fault("detailed-error-leaked"))
     if state.fault("error-body-not-apperror"):
         body = {"error": err.message()}
     if state.fault("error-status-code-missing"):
@@ -283,6 +341,8 @@ def endpoint(
             head is True or (isinstance(head, str) and state.has_rule(head))
         ):
             raise HTTPException(405, headers={"Allow": "GET"})
+        if url_too_long(request, state):
+            return url_too_long_response(request, state)
         try:
             token, where = _token_from(request)
             caller = resolve_session(state, token)
@@ -291,7 +351,9 @@ def endpoint(
             if not token and no_token_fault and state.fault(no_token_fault):
                 return await handler(Ctx(request, state, None))
             if token and caller is None and session:
-                raise session_expired("token=<redacted>")
+                err = session_expired("token=<redacted>")
+                err.clear_cookie = True  # c.RemoveSessionCookie: only for a presented bad token
+                raise err
             if caller is not None and where == "cookie" and not csrf_passes(state, request, token):
                 raise session_expired("Appears to be a CSRF attempt")
             if session and caller is None:
@@ -312,6 +374,32 @@ def endpoint(
     return run
 
 
+def request_uri_length(request: Request) -> int:
+    """`len(r.RequestURI)`: the request target as sent, path and query, still percent-encoded."""
+    raw_path: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    query: bytes = request.scope.get("query_string", b"")
+    return len(raw_path) + (len(query) + 1 if query else 0)
+
+
+def url_too_long(request: Request, state: State) -> bool:
+    """`basicSecurityChecks`, the first step of `web.Handler.ServeHTTP` (newer servers only)."""
+    if not state.has_rule("basic-security-checks"):
+        return False
+    if state.fault("url-length-unchecked"):
+        return False
+    limit = int(state.config.get("ServiceSettings", "MaximumURLLength"))
+    return request_uri_length(request) > limit
+
+
+def url_too_long_response(request: Request, state: State) -> Response:
+    """414 through `handleContextError` before ServeHTTP set any header: no X-Request-Id or
+    X-Version-Id, but the body carries the request id; JSON on API paths (or X-Mobile-App),
+    the web error page elsewhere."""
+    err = AppError("basic_security_check.url.too_long_error", 414)
+    mark_plain(request.scope)
+    return error_response(err, request, state)
+
+
 class CommonHeaders:
     """Pure ASGI middleware: the headers every response of the real server carries."""
 
@@ -328,7 +416,7 @@ class CommonHeaders:
         app_state = _state_of(scope)
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and not scope.get("mm_plain"):
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
                 extra = [
@@ -339,7 +427,7 @@ class CommonHeaders:
                 ]
                 if app_state is not None:
                     extra.append((b"x-version-id", app_state.version_header().encode()))
-                if is_get:
+                if is_get and not scope.get("mm_static"):
                     extra.append((b"expires", b"0"))
                 headers.extend(h for h in extra if h[0] not in present)
                 message["headers"] = headers

@@ -12,7 +12,7 @@ import html
 import json
 from importlib import resources
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 # English texts from upstream i18n/en.json for the ids this server emits (messages.json); an
 # unknown id falls back to the id itself, which keeps the body well-formed without inventing text.
@@ -39,6 +39,11 @@ class AppError(Exception):
         self.detailed = detailed
         self.params = params or {}
         self.where = where
+        # `c.RemoveSessionCookie` ran (a presented token was invalid on a RequireSession route).
+        self.clear_cookie = False
+        # The handler already rendered this error as a web page before returning it, as
+        # `getPublicFile` does for its two hash errors; `handleContextError` then renders again.
+        self.prerendered = False
 
     def message(self) -> str:
         template = MESSAGES.get(self.error_id, self.error_id)
@@ -61,11 +66,13 @@ class AppError(Exception):
 
 
 def permission_error(user_id: str, *permissions: str) -> AppError:
-    """`model.MakePermissionError`: always 403 with the permission ids in the detail."""
+    """`model.MakePermissionError`: always 403; the detail lists each permission id followed by
+    a comma (`permission=a,b,`), which only EnableDeveloper lets a client see."""
+    listed = "".join(f"{p}," for p in permissions)
     return AppError(
         "api.context.permissions.app_error",
         403,
-        detailed=f"userId={user_id}, permission={' '.join(permissions)}",
+        detailed=f"userId={user_id}, permission={listed}",
     )
 
 
@@ -81,15 +88,32 @@ def session_expired(detail: str = "") -> AppError:
     return AppError("api.context.session_expired.app_error", 401, detailed=detail)
 
 
-def render_html_page(err: AppError) -> bytes:
-    """The shape of `RenderWebError`: a page that sends the browser to /error with the message."""
-    target = "/error?type=&message=" + quote(err.message())
+def render_html_page(err: AppError, signature: str = "") -> bytes:
+    """`utils.RenderWebAppError` → `RenderWebError` (utils/api.go): a page whose onload sends the
+    browser to `/error?message=…&s=<signature>`, the signature being the server's asymmetric
+    signature of that path and query (base64 URL encoding, padded). Served as `text/html`."""
+    destination = "/error?" + urlencode({"message": err.message()}) + "&s=" + signature
     page = (
-        "<!DOCTYPE html><html><head>"
-        f'<meta http-equiv="refresh" content="0; url={html.escape(target)}">'
-        f"</head><body>{html.escape(err.message())}</body></html>"
+        "<!DOCTYPE html><html><head></head>\n"
+        f"<body onload=\"window.location = '{html.escape(_js_escape(destination))}'\">\n"
+        f'<noscript><meta http-equiv="refresh" content="0; url={html.escape(destination)}">'
+        "</noscript>\n"
+        "<!-- web error message -->\n"
+        f'<a href="{html.escape(destination)}" style="color: #c0c0c0;">...</a>\n'
+        "</body></html>\n"
     )
     return page.encode("utf-8")
+
+
+def _js_escape(text: str) -> str:
+    """Enough of `template.JSEscapeString` for a URL: quotes, backslashes, angle brackets, &, =."""
+    out = []
+    for ch in text:
+        if ch in "\\'\"<>&=":
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def json_bytes(value: Any) -> bytes:

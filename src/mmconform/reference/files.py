@@ -4,8 +4,10 @@ Headers follow `server/platform/shared/web/files.go` (178f763e): `Cache-Control:
 max-age=86400`, nosniff, html/js types rewritten to `text/plain`, `inline` only for the media
 list and not with `download=true`, RFC 5987 `filename*=UTF-8''` with Go `url.PathEscape`
 semantics, X-Frame-Options DENY, CSP `Frame-ancestors 'none'`. Bytes go out like
-`http.ServeContent` (Last-Modified = update_at, single Range → 206, If-Modified-Since → 304;
-multi-range requests get the whole file, a documented simplification).
+`http.ServeContent` (Last-Modified = update_at, no ETag): its preconditions (If-Match,
+If-Unmodified-Since → 412; If-None-Match, If-Modified-Since → 304; If-Range) and ranges (one →
+206, several → 206 multipart/byteranges, unsatisfiable → 416), checked against Go itself by
+tests/oracle/test_diff_http.py.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -86,41 +89,131 @@ def file_headers(
     }
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int] | str | None:
-    """(start, end) for one satisfiable range, None for 'serve whole', 'bad' for 416."""
+class RangeError(ValueError):
+    """`parseRange`'s error; `no_overlap` is errNoOverlap ("invalid range: failed to overlap")."""
+
+    def __init__(self, no_overlap: bool = False) -> None:
+        super().__init__("invalid range: failed to overlap" if no_overlap else "invalid range")
+        self.no_overlap = no_overlap
+
+
+def _go_int(text: str) -> int:
+    """`strconv.ParseInt(s, 10, 64)` for a range bound: optional sign, ASCII digits only."""
+    body = text[1:] if text[:1] in "+-" else text
+    if not body or not body.isascii() or not body.isdigit():
+        raise RangeError
+    return int(text)
+
+
+def parse_range(header: str, size: int) -> list[tuple[int, int]]:
+    """`net/http parseRange`: (start, length) pairs; [] when there is no header."""
+    if not header:
+        return []
     if not header.startswith("bytes="):
-        return "bad"
-    specs = [s.strip() for s in header[6:].split(",") if s.strip()]
-    if len(specs) != 1:
-        return None if specs else "bad"
-    first, sep, last = specs[0].partition("-")
-    if not sep:
-        return "bad"
-    try:
+        raise RangeError
+    ranges: list[tuple[int, int]] = []
+    no_overlap = False
+    for spec in header[6:].split(","):
+        spec = spec.strip(" \t")
+        if not spec:
+            continue
+        first, sep, last = spec.partition("-")
+        if not sep:
+            raise RangeError
+        first, last = first.strip(" \t"), last.strip(" \t")
         if first == "":
-            n = int(last)
-            if n <= 0 or size == 0:
-                return "bad"
-            return max(0, size - n), size - 1
-        start = int(first)
-        end = int(last) if last else size - 1
-    except ValueError:
-        return "bad"
-    if start >= size or start < 0 or end < start:
-        return "bad"
-    return start, min(end, size - 1)
+            if last == "" or last.startswith("-"):
+                raise RangeError
+            n = _go_int(last)
+            if n < 0:
+                raise RangeError
+            n = min(n, size)
+            ranges.append((size - n, n))
+            continue
+        start = _go_int(first)
+        if start < 0:
+            raise RangeError
+        if start >= size:
+            no_overlap = True
+            continue
+        if last == "":
+            ranges.append((start, size - start))
+            continue
+        end = _go_int(last)
+        if start > end:
+            raise RangeError
+        end = min(end, size - 1)
+        ranges.append((start, end - start + 1))
+    if no_overlap and not ranges:
+        raise RangeError(no_overlap=True)
+    return ranges
+
+
+def _http_date(text: str) -> int | None:
+    """`http.ParseTime`: the three HTTP date formats, as Unix seconds; None when unparsable."""
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed is None:
+        return None
+    return int(parsed.timestamp())
+
+
+def _etags(header: str) -> list[str]:
+    """The entity tags of an If-Match / If-None-Match list (`scanETag`), "*" kept as is."""
+    return [part.strip() for part in header.split(",") if part.strip()]
+
+
+def preconditions(method: str, headers: Any, mtime: int) -> tuple[int | None, str]:
+    """`checkPreconditions` for a response without an ETag (web/files.go sets none):
+    (304 or 412 or None, the Range header still in force)."""
+    if_match = headers.get("if-match")
+    if if_match:
+        if "*" not in _etags(if_match):  # no ETag, so no tag can match
+            return 412, ""
+    else:
+        ius = headers.get("if-unmodified-since")
+        when = _http_date(ius) if ius else None
+        if when is not None and mtime > when:
+            return 412, ""
+    inm = headers.get("if-none-match")
+    if inm:
+        if "*" in _etags(inm):
+            return (304 if method in ("GET", "HEAD") else 412), ""
+    elif method in ("GET", "HEAD"):
+        ims = headers.get("if-modified-since")
+        when = _http_date(ims) if ims else None
+        if when is not None and mtime <= when:
+            return 304, ""
+    range_header = headers.get("range") or ""
+    if_range = headers.get("if-range")
+    if range_header and if_range and method in ("GET", "HEAD"):
+        when = None if if_range.lstrip().startswith(("W/", '"')) else _http_date(if_range)
+        if when != mtime:  # an entity tag never matches without an ETag
+            range_header = ""
+    return None, range_header
 
 
 class FileBody(Response):
-    """Streams a stored file with ServeContent semantics, without reading it all at once."""
+    """Streams stored byte ranges with ServeContent semantics, without reading the whole file.
+
+    `parts` are (start, length, part_header): one part without a header for 200 and single-range
+    206, several with their MIME part headers for `multipart/byteranges`."""
 
     def __init__(
-        self, path: Path, headers: dict[str, str], start: int, end: int, status: int, head: bool
+        self,
+        path: Path,
+        headers: dict[str, str],
+        parts: list[tuple[int, int, bytes]],
+        status: int,
+        head: bool,
+        trailer: bytes = b"",
     ) -> None:
         super().__init__(None, status, headers)
         self.path = path
-        self.start = start
-        self.end = end
+        self.parts = parts
+        self.trailer = trailer
         self.head = head
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -130,24 +223,43 @@ class FileBody(Response):
         if self.head or self.status_code == 304:
             await send({"type": "http.response.body", "body": b""})
             return
-        remaining = self.end - self.start + 1
         with self.path.open("rb") as fh:
-            fh.seek(self.start)
-            while remaining > 0:
-                data = fh.read(min(CHUNK, remaining))
-                if not data:
-                    break
-                remaining -= len(data)
-                if remaining > 0:
+            for start, length, part_header in self.parts:
+                if part_header:
+                    await send(
+                        {"type": "http.response.body", "body": part_header, "more_body": True}
+                    )
+                fh.seek(start)
+                remaining = length
+                while remaining > 0:
+                    data = fh.read(min(CHUNK, remaining))
+                    if not data:
+                        break
+                    remaining -= len(data)
                     await send({"type": "http.response.body", "body": data, "more_body": True})
-                else:
-                    await send({"type": "http.response.body", "body": data})
-                    return
-        # An empty file (or one that shrank under us) still needs a final body message.
-        await send({"type": "http.response.body", "body": b""})
+        await send({"type": "http.response.body", "body": self.trailer})
+
+
+def _multipart(
+    ranges: list[tuple[int, int]], ctype: str, size: int
+) -> tuple[str, list[tuple[int, int, bytes]], bytes]:
+    """`multipart.Writer` as ServeContent drives it: boundary, parts with their headers, end."""
+    boundary = secrets.token_hex(30)
+    parts = []
+    for index, (start, length) in enumerate(ranges):
+        lead = b"" if index == 0 else b"\r\n"
+        head = (
+            f"--{boundary}\r\nContent-Range: bytes {start}-{start + length - 1}/{size}\r\n"
+            f"Content-Type: {ctype}\r\n\r\n"
+        )
+        parts.append((start, length, lead + head.encode()))
+    return boundary, parts, f"\r\n--{boundary}--\r\n".encode()
 
 
 def write_file_response(ctx: Ctx, info: dict[str, Any], force_download: bool) -> Response:
+    """`web.WriteFileResponse`: the file headers, then `http.ServeContent` (as built with
+    Go >= 1.23 in module mode: its error answers drop Cache-Control and Last-Modified and get
+    their own Content-Length; see docs/facts/http-layer.md)."""
     try:
         path = filestore.resolve(ctx.state.files_dir, str(info["path"]))
         size = path.stat().st_size
@@ -159,30 +271,46 @@ def write_file_response(ctx: Ctx, info: dict[str, Any], force_download: bool) ->
         return _damaged_body(path, headers, faults, ctx.request.method == "HEAD")
     mtime = int(info["update_at"]) // 1000
     headers["Last-Modified"] = formatdate(mtime, usegmt=True)
+    method = ctx.request.method
+    head = method == "HEAD"
+    status, range_header = preconditions(method, ctx.request.headers, mtime)
+    if ctx.state.fault("conditional-requests-ignored"):
+        status, range_header = None, ctx.request.headers.get("range") or ""
+    if status == 304:  # writeNotModified: no Content-Type, no Content-Length
+        headers.pop("Content-Type", None)
+        return FileBody(path, headers, [], 304, head)
+    if status == 412:
+        # Go answers with the Content-Length set for the file and no body; uvicorn cannot send
+        # a short body, so the reference declares none (docs/facts/http-layer.md, D19).
+        return Response(b"", 412, headers)
+    try:
+        ranges = parse_range(range_header, size)
+    except RangeError as err:
+        if err.no_overlap and size == 0:
+            ranges = []
+        else:
+            for key in ("Cache-Control", "Last-Modified"):  # serveError (Go >= 1.23)
+                headers.pop(key, None)
+            if err.no_overlap:
+                headers["Content-Range"] = f"bytes */{size}"
+            headers["Content-Type"] = "text/plain; charset=utf-8"
+            return Response(f"{err}\n".encode(), 416, headers)
+    if sum(length for _, length in ranges) > size:
+        ranges = []  # "probably an attack, or a dumb client": the whole file
     headers["Accept-Ranges"] = "bytes"
-    head = ctx.request.method == "HEAD"
-    ims = ctx.request.headers.get("if-modified-since")
-    if ims:
-        try:
-            if mtime <= int(parsedate_to_datetime(ims).timestamp()):
-                for key in ("Content-Type", "Content-Length"):
-                    headers.pop(key, None)
-                return FileBody(path, headers, 0, -1, 304, head)
-        except (TypeError, ValueError):
-            pass
-    range_header = ctx.request.headers.get("range")
-    parsed = _parse_range(range_header, size) if range_header else None
-    if parsed == "bad":
-        headers["Content-Range"] = f"bytes */{size}"
-        headers["Content-Type"] = "text/plain; charset=utf-8"
-        return Response(b"invalid range\n", 416, headers)
-    if isinstance(parsed, tuple):
-        start, end = parsed
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        headers["Content-Length"] = str(end - start + 1)
-        return FileBody(path, headers, start, end, 206, head)
+    if len(ranges) == 1:
+        start, length = ranges[0]
+        headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{size}"
+        headers["Content-Length"] = str(length)
+        return FileBody(path, headers, [(start, length, b"")], 206, head)
+    if len(ranges) > 1:
+        boundary, parts, trailer = _multipart(ranges, headers["Content-Type"], size)
+        headers["Content-Type"] = f"multipart/byteranges; boundary={boundary}"
+        total = sum(len(h) + length for _, length, h in parts) + len(trailer)
+        headers["Content-Length"] = str(total)
+        return FileBody(path, headers, parts, 206, head, trailer)
     headers["Content-Length"] = str(size)
-    return FileBody(path, headers, 0, size - 1, 200, head)
+    return FileBody(path, headers, [(0, size, b"")], 200, head)
 
 
 def _damaged_body(
@@ -274,7 +402,9 @@ async def get_public_file(ctx: Ctx) -> Response:
         given.encode(), public_link_hash(file_id, _salt(ctx)).encode()
     )
     if not valid and not ctx.state.fault("public-hash-not-checked"):
-        raise AppError("api.file.get_file.public_invalid.app_error", 400)
+        err = AppError("api.file.get_file.public_invalid.app_error", 400)
+        err.prerendered = True  # getPublicFile renders the page, then handleContextError again
+        raise err
     return write_file_response(ctx, info, False)
 
 

@@ -126,23 +126,12 @@ async def _license_part(ctx: Ctx) -> bytes:
     return bytes(found[0])
 
 
-def server_version(state: State) -> tuple[int, ...]:
-    """The version this server reports (`Settings.server_version`), for version-ranged rules."""
-    parts = []
-    for piece in state.settings.server_version.split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
-
-
-# `LicenseRecord.IsValid`: the server/public/model copies (the 8.0+ monorepo layout) name the
-# Bytes check `bytes.app_error`; every older model/license.go copy reuses `create_at.app_error`.
-RECORD_BYTES_ID_SINCE = (8, 0, 0)
 MAX_RECORD_BYTES = 10000
 
 
 def record_bytes_error_id(state: State) -> str:
-    if server_version(state) >= RECORD_BYTES_ID_SINCE:
+    """`LicenseRecord.IsValid`'s id for a missing or over-long record (versions.yaml)."""
+    if state.has_rule("license-record-bytes-id"):
         return "model.license_record.is_valid.bytes.app_error"
     return "model.license_record.is_valid.create_at.app_error"
 

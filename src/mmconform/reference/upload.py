@@ -31,11 +31,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mmconform.reference import filestore, gomime
-from mmconform.reference.context import Ctx, State, endpoint, json_response, now_ms
+from mmconform.reference.context import Ctx, State, endpoint, now_ms
 from mmconform.reference.errors import (
     AppError,
     invalid_body_param,
     invalid_url_param,
+    json_bytes,
     permission_error,
 )
 from mmconform.reference.fileinfo import BOOKMARK_OWNER, file_info_json
@@ -274,7 +275,9 @@ async def upload_file(ctx: Ctx) -> Response:
     if "upload-leaks-path" in faults:
         infos = [{**i, "path": r["path"]} for i, r in zip(infos, rows, strict=True)]
     body = {"file_infos": infos, "client_ids": client_ids}
-    return json_response(body, 200 if "upload-status-200" in faults else 201)
+    status = 200 if "upload-status-200" in faults else 201
+    # uploadFileStream: w.WriteHeader(201); json.NewEncoder(w).Encode(resp) adds the newline (D14)
+    return Response(json_bytes(body) + b"\n", status, media_type="application/json")
 
 
 async def _body_chunks(ctx: Ctx, cap: int) -> Any:
