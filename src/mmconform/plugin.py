@@ -207,6 +207,7 @@ def _prepare_controller(config: pytest.Config) -> None:
     from mmconform.live_target.world import make_prefix
 
     result = _probe(config)
+    _check_licence_options(config, result)
     config.stash[_STASH_PROBE] = result
     # From here on the option is the version the run is judged by, for every plugin that asks.
     if not config.option.mm_server_version:
@@ -305,9 +306,37 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         sys.stderr.write("\n".join(f"mmconform: {line}" for line in lines) + "\n")
 
 
-def _licence_bytes(config: pytest.Config) -> bytes | None:
+def _licence(config: pytest.Config) -> Any:
+    """The checked --mm-license-file (a LicenceFile), or None; UsageError if it is no licence."""
+    from mmconform.live_target.licence import read_licence_file
+
     path = option(config, "mm_license_file")
-    return Path(path).read_bytes() if path else None
+    return read_licence_file(path, "--mm-license-file") if path else None
+
+
+def _licence_bytes(config: pytest.Config) -> bytes | None:
+    licence = _licence(config)
+    return None if licence is None else bytes(licence.data)
+
+
+def _check_licence_options(config: pytest.Config, result: Any) -> None:
+    """Before anything is created: the licence file is a licence, and the target's if allowed."""
+    from mmconform.errors import UsageError
+    from mmconform.live_target.client import Target
+    from mmconform.live_target.licence import check_matches
+
+    allowed = bool(option(config, "mm_allow_license_changes"))
+    licence = _licence(config)
+    if allowed and licence is None:
+        raise UsageError(
+            "--mm-allow-license-changes needs --mm-license-file FILE (the licence to restore)"
+        )
+    if allowed and licence is not None:
+        target = Target(result.url)
+        try:
+            check_matches(target, result.admin, licence)
+        finally:
+            target.close()
 
 
 def _seed_and_dir(config: pytest.Config) -> tuple[int, Path]:
@@ -359,10 +388,15 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     target.secrets.add(option(config, "mm_token"))
     ledger = Ledger(run_dir / "ledger.jsonl", prefix)
     key = option(config, "mm_signing_key")
+    try:
+        licence = _licence(config)
+    except UsageError as exc:
+        pytest.fail(str(exc), pytrace=False)
     perms = Permissions(
         allow_config_changes=bool(option(config, "mm_allow_config_changes")),
         allow_license_changes=bool(option(config, "mm_allow_license_changes")),
-        license_bytes=_licence_bytes(config),
+        license_bytes=None if licence is None else licence.data,
+        license_id=None if licence is None else licence.id,
         disposable=bool(option(config, "mm_disposable")),
     )
     try:

@@ -234,3 +234,15 @@ def switch_proxy(upstream: str, switch: Switch) -> Starlette:
         return Response(body, status_code=status, headers=out)
 
     return _proxy_app(forward)
+
+
+def logging_proxy(upstream: str, log: list[tuple[str, str]]) -> Starlette:
+    """Forward to `upstream` unchanged, appending (method, path) of every request to `log`."""
+    client = httpx.AsyncClient(base_url=upstream, timeout=30)
+
+    async def forward(request: Request) -> Response:
+        log.append((request.method, request.url.path))
+        status, out, body = await _relay(client, request)
+        return Response(body, status_code=status, headers=out)
+
+    return _proxy_app(forward)

@@ -55,10 +55,9 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--ledger {ledger}: no such file; give reports/<run-id>/ledger.jsonl")
     licence = None
     if args.license_file:
-        try:
-            licence = Path(args.license_file).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"--license-file {args.license_file}: {exc.strerror}") from None
+        from mmconform.live_target.licence import read_licence_file
+
+        licence = read_licence_file(args.license_file).data
     result = probe(args.url, token=args.token, login=args.login, password=args.password)
     target = Target(result.url)
     try:

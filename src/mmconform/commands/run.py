@@ -141,14 +141,28 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError(
             "--allow-license-changes needs --license-file FILE (the licence to restore afterwards)"
         )
-    if args.license_file and not Path(args.license_file).is_file():
-        raise UsageError(f"--license-file {args.license_file}: no such file; check the path")
+    if args.license_file:
+        from mmconform.live_target.licence import read_licence_file
+
+        read_licence_file(args.license_file)  # readable, non-empty, a licence in shape
     if args.workers is not None and args.workers < 1:
         raise UsageError("-n/--workers must be 1 or more")
     if args.sign_key:
         from mmconform.report.signing import load_private_key
 
         load_private_key(Path(args.sign_key))  # a bad key fails now, not after the whole run
+
+
+def _check_installed_licence(args: argparse.Namespace, result: Any) -> None:
+    """The file must be the target's licence before anything may remove it (nothing created yet)."""
+    from mmconform.live_target.client import Target
+    from mmconform.live_target.licence import check_matches, read_licence_file
+
+    target = Target(result.url)
+    try:
+        check_matches(target, result.admin, read_licence_file(args.license_file))
+    finally:
+        target.close()
 
 
 def _remote_plan(args: argparse.Namespace) -> Plan:
@@ -343,6 +357,8 @@ def handle(args: argparse.Namespace) -> int:
                 server_version=args.server_version,
             )
             plan.url, plan.version = result.url, result.version
+            if args.allow_license_changes:
+                _check_installed_licence(args, result)
         else:
             plan = stack.enter_context(_embedded_plan(stack))
             print(f"mmconform: embedded reference server at {plan.url}")

@@ -137,9 +137,11 @@ class Ledger:
     def config_restored(self, key: str) -> None:
         self._append({"t": "config_restored", "key": key})
 
-    def licence_change(self, action: str, was_licensed: bool) -> str:
+    def licence_change(self, action: str, was_licensed: bool, licence_id: str = "") -> str:
         key = self._next_key()
-        self._append({"t": "license", "key": key, "action": action, "was_licensed": was_licensed})
+        record: dict[str, Any] = {"t": "license", "key": key, "action": action}
+        record.update(was_licensed=was_licensed, licence_id=licence_id)
+        self._append(record)
         return key
 
     def licence_restored(self, key: str) -> None:

@@ -105,11 +105,12 @@ class RowRunner:
     def restricted_licence(self, row: Row) -> Iterator[None]:
         """The licence state a restricted row needs must already hold: its admin cannot change
         it. Only a server ignoring the restriction changes it, and then the gate restores it."""
+        refused = row.requirements if row.expect >= 400 else ()
         if row.operation != "RemoveLicenseFile":
-            with self.gate.settings({}):
+            with self.gate.licence_change(row.operation, restore_needed=False, refused=refused):
                 yield
             return
-        with self.gate.licence_change(row.operation, restore_needed=False):
+        with self.gate.licence_change(row.operation, restore_needed=False, refused=refused):
             licensed = self.gate.is_licensed()
             if licensed != (row.state == "installed"):
                 raise NotApplicable(
@@ -135,14 +136,19 @@ class RowRunner:
             "too_few_users",
             "sanctioned_trial",
         )
+        # A request expected to be refused must leave the licence as it was (gate.licence_change).
+        refused = row.requirements if row.expect >= 400 else ()
         if row.config == "restricted_admin":
             with self.restricted_licence(row):
                 yield
         elif row.operation == "RemoveLicenseFile" or admin_licence:
-            with self.gate.licence_change(row.operation):
+            with self.gate.licence_change(row.operation, refused=refused):
                 if row.state == "not_installed" and self.gate.is_licensed():
                     # Removing a licence when none is loaded is a no-op upstream, still 200.
                     self.world.target.api("DELETE", "/license", self.world.admin)
+                yield
+        elif row.operation == "UploadLicenseFile":  # any actor: it could install a licence
+            with self.gate.licence_change(row.operation, restore_needed=False, refused=refused):
                 yield
         elif row.config == "salt_changed":
             with self.gate.exclusive():
