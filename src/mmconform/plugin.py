@@ -27,6 +27,7 @@ import pytest
 
 if TYPE_CHECKING:
     from mmconform.live_target.client import Actor, Target
+    from mmconform.live_target.ledger import Ledger
     from mmconform.live_target.rows import RowRunner
     from mmconform.live_target.world import World
 
@@ -223,14 +224,27 @@ def _prepare_controller(config: pytest.Config) -> None:
     run_dir = Path(config.option.mm_reports).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     config.option.mm_reports = str(run_dir)
-    if option(config, "mm_allow_config_changes"):
-        target = Target(result.url)
-        try:
-            apply_settings(
-                target, result.admin, Ledger(run_dir / "ledger.jsonl", "controller"), _BASELINE
-            )
-        finally:
-            target.close()
+    target = Target(result.url)
+    try:
+        ledger = Ledger(run_dir / "ledger.jsonl", "controller")
+        _bind_ledger(target, result, ledger)
+        if option(config, "mm_allow_config_changes"):
+            apply_settings(target, result.admin, ledger, _BASELINE)
+    finally:
+        target.close()
+
+
+def _bind_ledger(target: Target, result: Any, ledger: Ledger) -> None:
+    """The ledger's first record names its server; a reused run folder must be that server's."""
+    from mmconform.live_target.identity import check_same_server, server_identity
+    from mmconform.live_target.ledger import read_ledger
+
+    if ledger.path.exists():
+        bound = read_ledger(ledger.path).target
+        if bound is not None:
+            check_same_server(target, result.admin, bound, str(ledger.path))
+            return
+    ledger.bind(server_identity(target, result.admin, result.version_id))
 
 
 @pytest.hookimpl(optionalhook=True)

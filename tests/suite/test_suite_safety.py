@@ -15,9 +15,15 @@ import pytest
 from suite_support import Licensed, license_server, logging_proxy, serve_app
 from test_suite_run import creds, run_plugin
 
+from mmconform.cli import main
 from mmconform.live_target.client import Target
+from mmconform.live_target.identity import server_identity
+from mmconform.live_target.ledger import Ledger, read_ledger
 from mmconform.live_target.licence import installed
-from mmconform.reference.server import running_server
+from mmconform.live_target.probe import probe
+from mmconform.live_target.settings import apply_settings, get_setting, read_config
+from mmconform.live_target.world import provision
+from mmconform.reference.server import RunningServer, running_server
 
 BROKEN_LICENCE_CHECKS = frozenset({"license-upload-any-user", "license-remove-any-user"})
 LICENCE_CHANGING = {("POST", "/api/v4/license"), ("DELETE", "/api/v4/license")}
@@ -90,3 +96,66 @@ def test_with_the_flag_the_licence_is_the_same_after_the_run(
     assert "THE TARGET'S LICENCE CHANGED" in out
     assert "LICENSE-REMOVE-001" in (run_dir / "licence-alarm.txt").read_text()
     assert installed(target, broken_licensed.admin) == before  # ...and the licence is back
+
+
+def _login_env(monkeypatch: pytest.MonkeyPatch, server: RunningServer) -> list[str]:
+    monkeypatch.setenv("MMCONFORM_PASSWORD", server.admin_password)
+    return ["--login", server.admin_login]
+
+
+def test_cleanup_refuses_a_ledger_of_another_server(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.jsonl"
+    with running_server() as a, running_server() as b:
+        admin_a = probe(a.url, login=a.admin_login, password=a.admin_password).admin
+        target_a = Target(a.url)
+        ledger = Ledger(path, "w0")
+        ledger.bind(server_identity(target_a, admin_a, "test"))
+        apply_settings(target_a, admin_a, ledger, {"FileSettings.EnablePublicLink": True})
+        provision(target_a, admin_a, ledger, "mmcwrong", seed=4)  # then "crash": no cleanup
+        before = path.read_bytes()
+        log: list[tuple[str, str]] = []
+        with serve_app(logging_proxy(b.url, log)) as b_url:
+            code = main(
+                ["cleanup", "--ledger", str(path), "--url", b_url, *_login_env(monkeypatch, b)]
+            )
+        captured = capsys.readouterr()
+        assert code == 2
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and "is not the server of" in lines[0], captured.err
+        assert "Traceback" not in captured.err
+        changing = [r for r in log if r[0] != "GET" and r[1] != "/api/v4/users/login"]
+        assert changing == [], f"requests that could change the wrong server: {changing}"
+        assert path.read_bytes() == before, "the ledger must not be marked done"
+        admin_b = probe(b.url, login=b.admin_login, password=b.admin_password).admin
+        assert (
+            get_setting(read_config(Target(b.url), admin_b), "FileSettings.EnablePublicLink")
+            is False
+        )
+
+        # The right server: everything goes, the config is back.
+        code = main(["cleanup", "--ledger", str(path), "--url", a.url, *_login_env(monkeypatch, a)])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        assert get_setting(read_config(target_a, admin_a), "FileSettings.EnablePublicLink") is False
+        for obj in read_ledger(path).objects.values():
+            assert obj.removed is not None, f"{obj.kind} {obj.name}"
+
+
+def test_cleanup_leaves_a_setting_someone_changed_since(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "ledger.jsonl"
+    with running_server() as a:
+        admin = probe(a.url, login=a.admin_login, password=a.admin_password).admin
+        target = Target(a.url)
+        ledger = Ledger(path, "w0")
+        ledger.bind(server_identity(target, admin, "test"))
+        apply_settings(target, admin, ledger, {"FileSettings.MaxFileSize": 2048})
+        target.api("PUT", "/config/patch", admin, json={"FileSettings": {"MaxFileSize": 4096}})
+        code = main(["cleanup", "--ledger", str(path), "--url", a.url, *_login_env(monkeypatch, a)])
+        out = capsys.readouterr().out
+        assert code == 1, out
+        assert "config FileSettings.MaxFileSize: changed since the run by someone else" in out
+        assert get_setting(read_config(target, admin), "FileSettings.MaxFileSize") == 4096

@@ -58,9 +58,14 @@ def handle(args: argparse.Namespace) -> int:
         from mmconform.live_target.licence import read_licence_file
 
         licence = read_licence_file(args.license_file).data
+    from mmconform.live_target.identity import check_same_server
+    from mmconform.live_target.ledger import read_ledger
+
+    bound = read_ledger(ledger).target  # a damaged ledger is refused before any request
     result = probe(args.url, token=args.token, login=args.login, password=args.password)
     target = Target(result.url)
     try:
+        notes = check_same_server(target, result.admin, bound, str(ledger))
         report = cleanup_ledger(
             target,
             result.admin,
@@ -70,6 +75,6 @@ def handle(args: argparse.Namespace) -> int:
         )
     finally:
         target.close()
-    for line in report.lines():
+    for line in [*report.lines(), *notes]:
         print(line)
     return EXIT_OK if not report.left else EXIT_FAILED

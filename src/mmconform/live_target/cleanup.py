@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from mmconform.live_target.client import Actor, ApiError, Target
+from mmconform.live_target.client import API, Actor, ApiError, Target, error_id_of
 from mmconform.live_target.ledger import Ledger, LedgerObject, LedgerState, read_ledger
-from mmconform.live_target.settings import apply_settings, nested_patch, restore_settings
+from mmconform.live_target.settings import (
+    apply_settings,
+    get_setting,
+    nested_patch,
+    read_config,
+    restore_settings,
+)
 
 _PERMANENT_DELETION = {
     "ServiceSettings.EnableAPITeamDeletion": True,
@@ -102,25 +109,48 @@ class _Cleaner:
         return None
 
     def delete(self, obj: LedgerObject, object_id: str) -> str:
-        """Returns how the object went; raises ApiError when the target refuses."""
+        """Returns how the object went; raises ApiError when the target refuses.
+
+        A 404 counts as "already gone" only when a look-up by id confirms it: a 404 alone is
+        also what any other server answers for ids it never had.
+        """
         kind = obj.kind
-        if kind == "post":
-            self.t.api("DELETE", f"/posts/{object_id}", self.admin, expect=(200, 404))
-            return "deleted"
-        if kind == "user":
-            self.t.api("DELETE", f"/users/{object_id}", self.admin, expect=(200, 404))
-            return "deactivated"
         if kind == "file":
             return "unreachable"
         if kind == "channel" and obj.extra.get("type") == "D":
             return "kept"
+        if kind in ("post", "user"):
+            path = f"/{kind}s/{object_id}"
+            return self._delete(
+                kind, object_id, path, "deleted" if kind == "post" else "deactivated"
+            )
         base = f"/channels/{object_id}" if kind == "channel" else f"/teams/{object_id}"
         try:
-            self.t.api("DELETE", base + "?permanent=true", self.admin, expect=(200, 404))
-            return "deleted"
+            return self._delete(kind, object_id, base + "?permanent=true", "deleted")
         except ApiError:
-            self.t.api("DELETE", base, self.admin, expect=(200, 404))
-            return "archived"
+            return self._delete(kind, object_id, base, "archived")
+
+    def _delete(self, kind: str, object_id: str, path: str, how: str) -> str:
+        try:
+            self.t.api("DELETE", path, self.admin)
+        except ApiError as exc:
+            if exc.status == 404 and exc.error_id != NO_ROUTE and self.gone(kind, object_id):
+                return "already-gone"
+            raise
+        return how
+
+    def gone(self, kind: str, object_id: str) -> bool:
+        """The target's own look-up: no such object (404), or deleted / deactivated."""
+        response = self.t.request("GET", f"{API}/{kind}s/{object_id}", actor=self.admin)
+        if response.status_code == 404:
+            return error_id_of(response) != NO_ROUTE
+        if response.status_code != 200:
+            return False
+        try:
+            body = response.json()
+        except ValueError:
+            return False
+        return isinstance(body, dict) and int(body.get("delete_at") or 0) > 0
 
     def objects(self) -> None:
         for obj in self.state.pending_objects():
@@ -155,19 +185,46 @@ class _Cleaner:
                 self.ledger.removed(attached.key, "with-post")
 
     def config(self) -> None:
+        """Put back what this ledger's run changed, and only where its value is still in force.
+
+        A setting already back at its old value is done; one someone changed since (it holds
+        neither the old value nor the run's) is left alone and reported.
+        """
         pending = self.state.pending_config()
         if not pending:
             return
-        values = {}
+        old: dict[str, Any] = {}
+        new: dict[str, Any] = {}
         for change in pending:  # newest first: the oldest value of a setting wins
-            values[change.setting] = change.old
+            old[change.setting] = change.old
+            new.setdefault(change.setting, change.new)
         try:
-            self.t.api("PUT", "/config/patch", self.admin, json=nested_patch(values))
+            current = read_config(self.t, self.admin)
         except ApiError as exc:
-            self.report.left.append(f"config {', '.join(sorted(values))}: {exc.reason}")
+            self.report.left.append(f"config {', '.join(sorted(old))}: {exc.reason}")
             return
+        values: dict[str, Any] = {}
+        done: set[str] = set()
+        for setting, value in old.items():
+            now = get_setting(current, setting)
+            if now == value:
+                done.add(setting)
+            elif new[setting] is None or now == new[setting]:
+                values[setting] = value
+            else:
+                done.add(setting)
+                self.report.left.append(
+                    f"config {setting}: changed since the run by someone else; left as it is"
+                )
+        if values:
+            try:
+                self.t.api("PUT", "/config/patch", self.admin, json=nested_patch(values))
+            except ApiError as exc:
+                self.report.left.append(f"config {', '.join(sorted(values))}: {exc.reason}")
+                values = {}
         for change in pending:
-            self.ledger.config_restored(change.key)
+            if change.setting in values or change.setting in done:
+                self.ledger.config_restored(change.key)
         self.report.restored += [f"config {s}" for s in sorted(values)]
 
     def licence(self, licence_bytes: bytes | None) -> None:
