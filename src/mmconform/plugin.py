@@ -288,10 +288,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """Controller: sweep the whole ledger once every worker is done, and restore config."""
     if not is_active(config) or is_worker(config) or _STASH_PROBE not in config.stash:
         return
+
+    from mmconform.live_target.probe import logout
+
+    result = config.stash[_STASH_PROBE]
+    try:
+        _sweep(config, result)
+    finally:
+        logout(result)  # the controller's own admin session, last of all
+
+
+def _sessions_line(result: Any) -> str:
+    if result.logged_in:
+        return "  sessions: every admin session the run logged in is logged out at its end"
+    return "  sessions: the run worked with the token you gave; it stays valid"
+
+
+def _sweep(config: pytest.Config, result: Any) -> None:
     from mmconform.live_target.cleanup import cleanup_ledger
     from mmconform.live_target.client import Target
 
-    result = config.stash[_STASH_PROBE]
     run_dir = Path(config.option.mm_reports)
     ledger = run_dir / "ledger.jsonl"
     if not ledger.exists():
@@ -315,6 +331,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     finally:
         target.close()
     lines = report.lines()
+    lines.append(_sessions_line(result))
     (run_dir / "cleanup.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     if report.left:
         sys.stderr.write("\n".join(f"mmconform: {line}" for line in lines) + "\n")
@@ -387,6 +404,7 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     from mmconform.live_target.client import ApiError, Target
     from mmconform.live_target.gate import Gate, Permissions
     from mmconform.live_target.ledger import Ledger
+    from mmconform.live_target.probe import logout
     from mmconform.live_target.rows import RowRunner, minter_from_key
     from mmconform.live_target.world import make_prefix, provision
 
@@ -419,13 +437,17 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
         _record_target_failure(run_dir, target.redact(f"provisioning failed: {exc}"))
         cleanup_ledger(target, result.admin, ledger.path, owner=prefix, only_owner=prefix)
         target.close()
+        logout(result)
         pytest.fail(target.redact(f"cannot provision the world: {exc}"), pytrace=False)
     gate = Gate(run_dir / "target.lock", target, result.admin, ledger, perms)
     runner = RowRunner(world, gate, result.version, minter_from_key(Path(key) if key else None))
     # Cleanup is the controller's, at unconfigure, after every worker is done: one process
     # sweeping the whole ledger cannot race another over the config it needs for deletions.
-    yield Session(target, result.admin, world, runner, result.version, run_dir)
-    target.close()
+    try:
+        yield Session(target, result.admin, world, runner, result.version, run_dir)
+    finally:
+        target.close()
+        logout(result)  # this process's admin session; the controller sweeps with its own
 
 
 @pytest.fixture(scope="session")

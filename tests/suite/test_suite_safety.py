@@ -7,12 +7,16 @@ sent could change the licence: only the suite's own rule keeps it safe.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from suite_support import Licensed, license_server, logging_proxy, serve_app
+from suite_support import Licensed, license_server, live_objects, logging_proxy, serve_app
 from test_suite_run import creds, run_plugin
 
 from mmconform.cli import main
@@ -125,7 +129,8 @@ def test_cleanup_refuses_a_ledger_of_another_server(
         lines = captured.err.strip().splitlines()
         assert len(lines) == 1 and "is not the server of" in lines[0], captured.err
         assert "Traceback" not in captured.err
-        changing = [r for r in log if r[0] != "GET" and r[1] != "/api/v4/users/login"]
+        own_session = ("/api/v4/users/login", "/api/v4/users/logout")
+        changing = [r for r in log if r[0] != "GET" and r[1] not in own_session]
         assert changing == [], f"requests that could change the wrong server: {changing}"
         assert path.read_bytes() == before, "the ledger must not be marked done"
         admin_b = probe(b.url, login=b.admin_login, password=b.admin_password).admin
@@ -159,3 +164,100 @@ def test_cleanup_leaves_a_setting_someone_changed_since(
         assert code == 1, out
         assert "config FileSettings.MaxFileSize: changed since the run by someone else" in out
         assert get_setting(read_config(target, admin), "FileSettings.MaxFileSize") == 4096
+
+
+def _run_by_url(licensed: Licensed, reports: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MMCONFORM_", "PYTEST_"))}
+    env["MMCONFORM_PASSWORD"] = licensed.server.admin_password
+    cmd = [
+        sys.executable,
+        "-m",
+        "mmconform",
+        "run",
+        "--url",
+        licensed.server.url,
+        "--login",
+        licensed.server.admin_login,
+        "--profile",
+        "quick",
+        "--seed",
+        "7",
+        "--reports",
+        str(reports),
+        "--allow-config-changes",
+        *extra,
+    ]
+    return subprocess.Popen(
+        cmd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _bookmark_files(cleanup_text: str) -> int:
+    return sum(1 for line in cleanup_text.splitlines() if "uploaded with bookmark=true" in line)
+
+
+@pytest.mark.slow
+def test_a_normal_run_leaves_only_what_the_api_cannot_remove(
+    licensed: Licensed, tmp_path: Path
+) -> None:
+    admin_id = str(licensed.admin.user_id)
+    before = live_objects(licensed.server, admin_id)
+    proc = _run_by_url(licensed, tmp_path / "reports")
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:]
+    after = live_objects(licensed.server, admin_id)
+    cleanup_text = (tmp_path / "reports" / "latest" / "cleanup.txt").read_text()
+    assert " 0 left" in cleanup_text, cleanup_text
+    assert "kept: direct channel" in cleanup_text
+    for kind in ("users", "teams", "channels", "posts", "other sessions"):
+        assert after[kind] == 0, (kind, after, cleanup_text)
+    assert after["files"] == _bookmark_files(cleanup_text), cleanup_text
+    assert after["admin sessions"] == before["admin sessions"], "admin sessions left logged in"
+    assert after["direct channels"] == 1
+
+
+@pytest.mark.slow
+def test_sigkill_then_cleanup_leaves_only_what_the_api_cannot_remove(
+    licensed: Licensed,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin_id = str(licensed.admin.user_id)
+    reports = tmp_path / "reports"
+    proc = _run_by_url(licensed, reports)
+    deadline = time.monotonic() + 300
+    ledger = None
+    while time.monotonic() < deadline:  # well into the run: world, rows and fuzz uploads
+        found = list(reports.glob("*/ledger.jsonl"))
+        if found and sum(1 for _ in found[0].open()) > 250:
+            ledger = found[0]
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert ledger is not None, "the run never got far enough"
+    mid = live_objects(licensed.server, admin_id)
+    assert mid["users"] > 0 and mid["files"] > 0
+
+    args = ["cleanup", "--ledger", str(ledger), "--url", licensed.server.url]
+    args += [*_login_env(monkeypatch, licensed.server), "--allow-config-changes"]
+    code = main(args)
+    out = capsys.readouterr().out
+    after = live_objects(licensed.server, admin_id)
+    for kind in ("users", "teams", "channels", "posts", "other sessions"):
+        assert after[kind] == 0, (kind, after, out)
+    assert after["files"] == _bookmark_files(out), out
+    assert code in (0, 1), out
+    assert code == 0 or all(
+        "answer was never recorded" in ln for ln in out.splitlines() if "left:" in ln
+    )
+    # A second pass finds nothing more to do and says the same about what stays.
+    assert main(args) in (0, 1)
+    again = capsys.readouterr().out
+    assert "cleanup: 0 removed" in again and _bookmark_files(again) == _bookmark_files(out)

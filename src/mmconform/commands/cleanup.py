@@ -46,7 +46,7 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     from mmconform.live_target.cleanup import cleanup_ledger
     from mmconform.live_target.client import Target
-    from mmconform.live_target.probe import probe
+    from mmconform.live_target.probe import logout, probe
 
     if not args.url:
         raise UsageError("cleanup needs --url (the server the run used)")
@@ -75,6 +75,7 @@ def handle(args: argparse.Namespace) -> int:
         )
     finally:
         target.close()
+        logout(result)
     for line in [*report.lines(), *notes]:
         print(line)
     return EXIT_OK if not report.left else EXIT_FAILED

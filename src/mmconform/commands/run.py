@@ -186,7 +186,7 @@ def _remote_plan(args: argparse.Namespace) -> Plan:
 def _embedded_plan(stack: ExitStack) -> Iterator[Plan]:
     """Start the reference server, license it, enable guest accounts; stop it afterwards."""
     from mmconform.live_target.client import Target
-    from mmconform.live_target.probe import probe
+    from mmconform.live_target.probe import logout, probe
     from mmconform.reference.licensing import mint_license
     from mmconform.reference.server import running_server
 
@@ -203,6 +203,7 @@ def _embedded_plan(stack: ExitStack) -> Iterator[Plan]:
     licence_path.write_bytes(licence)
     licence_path.chmod(0o600)
     result = probe(server.url, login=server.admin_login, password=server.admin_password)
+    stack.callback(logout, result)
     target = Target(server.url)
     try:
         target.api("POST", "/license", result.admin, files={"license": ("l", licence)})
@@ -346,7 +347,7 @@ def handle(args: argparse.Namespace) -> int:
     print(f"mmconform: seed {seed}")
     with ExitStack() as stack:
         if args.url:
-            from mmconform.live_target.probe import probe
+            from mmconform.live_target.probe import logout, probe
 
             plan = _remote_plan(args)
             result = probe(
@@ -357,8 +358,11 @@ def handle(args: argparse.Namespace) -> int:
                 server_version=args.server_version,
             )
             plan.url, plan.version = result.url, result.version
-            if args.allow_license_changes:
-                _check_installed_licence(args, result)
+            try:
+                if args.allow_license_changes:
+                    _check_installed_licence(args, result)
+            finally:
+                logout(result)  # pytest logs in on its own; this session is done
         else:
             plan = stack.enter_context(_embedded_plan(stack))
             print(f"mmconform: embedded reference server at {plan.url}")

@@ -26,6 +26,9 @@ class ProbeResult:
     version: str | None
     admin: Actor = field(repr=False)
     roles: str = ""
+    # True when the probe logged in with a password: that session is the suite's to end
+    # (`logout`); a token the user gave is never revoked.
+    logged_in: bool = False
 
 
 def check_url(url: str) -> str:
@@ -139,8 +142,34 @@ def probe(
             admin, roles = _whoami(target, Actor("system_admin", token=token), "the token")
         else:
             assert login is not None and password is not None
-            admin, roles = _whoami(target, _login(target, login, password), f"login {login!r}")
+            session = _login(target, login, password)
+            try:
+                admin, roles = _whoami(target, session, f"login {login!r}")
+            except UsageError:  # not usable: the session we opened is ended at once
+                target.request("POST", API + "/users/logout", actor=session)
+                raise
     finally:
         target.close()
     version = server_version or version_from_header(version_id)
-    return ProbeResult(url=url, version_id=version_id, version=version, admin=admin, roles=roles)
+    return ProbeResult(
+        url=url,
+        version_id=version_id,
+        version=version,
+        admin=admin,
+        roles=roles,
+        logged_in=not token,
+    )
+
+
+def logout(result: ProbeResult, *, transport: httpx.BaseTransport | None = None) -> None:
+    """End the session the probe logged in (POST /api/v4/users/logout revokes the session of
+    the token it is sent with, `api4/user.go Logout`); a token the user gave stays valid."""
+    if not result.logged_in:
+        return
+    target = Target(result.url, transport=transport)
+    try:
+        target.request("POST", API + "/users/logout", actor=result.admin)
+    except TargetFailed:
+        pass  # the target is gone; so is the session's use
+    finally:
+        target.close()

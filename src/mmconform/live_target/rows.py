@@ -375,11 +375,15 @@ class RowRunner:
 
     def record_upload(self, key: str, response: httpx.Response) -> None:
         try:
-            file_id = response.json()["file_infos"][0]["id"]
-        except (ValueError, KeyError, IndexError, TypeError):
+            ids = [str(info["id"]) for info in response.json()["file_infos"]]
+        except (ValueError, KeyError, TypeError):
+            ids = []
+        if not ids:
             self.world.ledger.removed(key, "never-created")
             return
-        self.world.ledger.created(key, str(file_id))
+        self.world.ledger.created(key, ids[0])
+        for extra in ids[1:]:  # several files in one request: each its own entry
+            self.world.ledger.created(self.world.ledger.intent("file", "(same upload)"), extra)
 
     def send(self, request: Request, actor: Actor) -> httpx.Response:
         return self.world.target.request(
