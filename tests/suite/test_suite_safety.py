@@ -7,6 +7,7 @@ sent could change the licence: only the suite's own rule keeps it safe.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,10 +17,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from suite_support import Licensed, license_server, live_objects, logging_proxy, serve_app
+from suite_support import (
+    Licensed,
+    flipping_proxy,
+    license_server,
+    live_objects,
+    logging_proxy,
+    serve_app,
+)
 from test_suite_run import creds, run_plugin
 
 from mmconform.cli import main
+from mmconform.errors import UsageError
 from mmconform.live_target.client import Target
 from mmconform.live_target.identity import server_identity
 from mmconform.live_target.ledger import Ledger, read_ledger
@@ -28,6 +37,7 @@ from mmconform.live_target.probe import probe
 from mmconform.live_target.settings import apply_settings, get_setting, read_config
 from mmconform.live_target.world import provision
 from mmconform.reference.server import RunningServer, running_server
+from mmconform.report import finalize_run
 
 BROKEN_LICENCE_CHECKS = frozenset({"license-upload-any-user", "license-remove-any-user"})
 LICENCE_CHANGING = {("POST", "/api/v4/license"), ("DELETE", "/api/v4/license")}
@@ -261,3 +271,29 @@ def test_sigkill_then_cleanup_leaves_only_what_the_api_cannot_remove(
     assert main(args) in (0, 1)
     again = capsys.readouterr().out
     assert "cleanup: 0 removed" in again and _bookmark_files(again) == _bookmark_files(out)
+
+
+def test_an_interrupted_run_is_no_verdict(
+    licensed: Licensed, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    proxy = flipping_proxy(licensed.server.url, "GET", "/info", old=403, new=200)
+    run_dir = tmp_path / "run"
+    with serve_app(proxy) as url:
+        result = run_plugin(
+            url,
+            creds(licensed),
+            "--mm-reports",
+            str(run_dir),
+            "-x",  # stops at the first failure: the rest never runs
+            "-k",
+            "GetFileInfo and guest_not_in_channel and private",
+        )
+    assert result.returncode == 1, result.stdout[-2000:]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["summary"]["verdict"] == "INTERRUPTED"
+    assert "stopped early" in results["interrupted"]
+    assert main(["diff", str(run_dir), str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "the run was interrupted" in err and "Traceback" not in err
+    with pytest.raises(UsageError, match="the run was interrupted"):
+        finalize_run(run_dir, target_url=url, sign_key=None)

@@ -32,6 +32,7 @@ from mmconform.report.results import RunContext, TestRecord, build_results, shor
 from mmconform.report.verdicts import RequirementMeta, metas_from_registry
 
 REQUIREMENTS_PROPERTY = "mm_requirements"
+INTERRUPTED = "INTERRUPTED"
 # Credentials the main plugin may have been handed; their literal values are scrubbed everywhere.
 _SECRET_OPTIONS = ("mm_token", "mm_password")
 # The main plugin's environment fallbacks (secrets belong in the environment, not in argv).
@@ -188,12 +189,12 @@ class ResultsCollector:
         else:
             record.outcome = PASSED
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         run_dir = self.config.getoption("mm_reports", default=None)
         # --collect-only ran nothing: an all-untested results.json would only mislead.
         if self.is_worker or not run_dir or self.config.option.collectonly:
             return
-        self.write(Path(run_dir))
+        self.write(Path(run_dir), interrupted=_interruption(session, exitstatus))
 
     def pytest_unconfigure(self) -> None:
         """JUnit XML and allure results are complete now; take out the secrets they quote."""
@@ -220,7 +221,7 @@ class ResultsCollector:
                 f"mmconform: registry not loaded: {self.registry_info['error']}"
             )
 
-    def write(self, run_dir: Path) -> Path:
+    def write(self, run_dir: Path, interrupted: str | None = None) -> Path:
         seed = self.config.getoption("mm_seed", default=None)
         context = RunContext(
             target_url=main_option(self.config, "mm_url"),
@@ -234,8 +235,24 @@ class ResultsCollector:
         document = build_results(
             list(self.records.values()), self.metas(), context, self._scrubber()
         )
+        if interrupted is not None:
+            # Tests that never ran are "untested", which reads like a real NOT CONFORMANT; an
+            # interrupted run is no verdict at all (verify, diff and finalize refuse it).
+            document["interrupted"] = interrupted
+            document["summary"]["verdict"] = INTERRUPTED
         run_dir.mkdir(parents=True, exist_ok=True)
         path = run_dir / RESULTS_NAME
         write_json(path, document)
         self.written = (path, str(document["summary"]["verdict"]))
         return path
+
+
+def _interruption(session: pytest.Session, exitstatus: int) -> str | None:
+    """Why the session stopped before running everything it collected, or None."""
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted (Ctrl-C or pytest.exit)"
+    if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return f"pytest stopped with exit code {int(exitstatus)}"
+    if session.shouldstop or session.shouldfail:
+        return f"stopped early: {session.shouldstop or session.shouldfail}"
+    return None
