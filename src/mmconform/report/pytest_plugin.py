@@ -112,6 +112,7 @@ class ResultsCollector:
         self.records: dict[str, TestRecord] = {}
         self.started_at = now_utc()
         self.written: tuple[Path, str] | None = None
+        self.stopped: str | None = None
         self.registry, self.registry_info = self._load_registry()
 
     def _load_registry(self) -> tuple[Any, dict[str, Any]]:
@@ -189,12 +190,21 @@ class ResultsCollector:
         else:
             record.outcome = PASSED
 
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
         run_dir = self.config.getoption("mm_reports", default=None)
         # --collect-only ran nothing: an all-untested results.json would only mislead.
         if self.is_worker or not run_dir or self.config.option.collectonly:
             return
-        self.write(Path(run_dir), interrupted=_interruption(session, exitstatus))
+        self.write(Path(run_dir), interrupted=_interruption(session, self.stopped))
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C, and `pytest.exit` (a target that died mid-run) alike: the rest never ran."""
+        if isinstance(excinfo.value, pytest.Session.Interrupted):
+            return  # pytest's own stop after collection errors: those are judged as errors
+        if isinstance(excinfo.value, KeyboardInterrupt):
+            self.stopped = "interrupted (Ctrl-C)"
+        else:
+            self.stopped = f"stopped: {str(excinfo.value).splitlines()[0][:200]}"
 
     def pytest_unconfigure(self) -> None:
         """JUnit XML and allure results are complete now; take out the secrets they quote."""
@@ -247,12 +257,13 @@ class ResultsCollector:
         return path
 
 
-def _interruption(session: pytest.Session, exitstatus: int) -> str | None:
-    """Why the session stopped before running everything it collected, or None."""
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
-        return "interrupted (Ctrl-C or pytest.exit)"
-    if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        return f"pytest stopped with exit code {int(exitstatus)}"
-    if session.shouldstop or session.shouldfail:
+def _interruption(session: pytest.Session, stopped: str | None) -> str | None:
+    """Why the session stopped before running everything it collected, or None.
+
+    A collection error is not an interruption: it is recorded as an erroring test and judged.
+    """
+    if stopped is not None:
+        return stopped
+    if session.shouldstop or session.shouldfail:  # -x / --maxfail, or a plugin's stop
         return f"stopped early: {session.shouldstop or session.shouldfail}"
     return None
