@@ -32,8 +32,15 @@ class ProbeResult:
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on a port that is no number or out of range)
+    except ValueError as exc:
+        raise UsageError(
+            f"--url {url!r} is not a valid URL ({exc}); give the server root, "
+            "e.g. https://chat.example.com"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
         raise UsageError(
             f"--url {url!r} is not an http(s) URL; give the server root, "
             "e.g. https://chat.example.com"
@@ -94,7 +101,15 @@ def _whoami(target: Target, actor: Actor, how: str) -> tuple[Actor, str]:
             f"{error_id_of(response) or 'no error id'}); give a valid token or "
             "--login/--password of a system admin"
         )
-    me = response.json()
+    try:
+        me = response.json()
+    except ValueError:
+        me = None
+    if not isinstance(me, dict) or not isinstance(me.get("id"), str) or not me["id"]:
+        raise UsageError(
+            f"{target.base_url} answered GET /api/v4/users/me without a user (no JSON object with "
+            "an id); it does not behave like Mattermost: check --url"
+        )
     roles = str(me.get("roles", ""))
     username = str(me.get("username", "?"))
     if "system_admin" not in roles.split():
