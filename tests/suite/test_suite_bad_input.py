@@ -211,7 +211,7 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("run-reports-file", ["run", "--reports", "a-file"], {}, "not a directory"),
     ("run-reports-env-file", ["run"], {"MMCONFORM_REPORTS": "a-file"}, "not a directory"),
     ("run-url-env", ["run", "--token", "t"], {"MMCONFORM_URL": "http://[::1"}, "valid URL"),
-    ("run-mm-option", ["run", "--", "--mm-url", "x"], {}, "--mm-url"),
+    ("run-url-env-ftp", ["run", "--token", "t"], {"MMCONFORM_URL": "ftp://x"}, "http(s)"),
     (
         "run-bogus-pytest-flag",
         ["run", "--url", "{ref}", "--login", "admin", "--", "--bogus-pytest-flag"],

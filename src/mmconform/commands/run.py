@@ -173,11 +173,6 @@ def _validate(args: argparse.Namespace) -> None:
     reports = Path(args.reports)
     if reports.exists() and not reports.is_dir():
         raise UsageError(f"--reports {reports} is not a directory; give a folder for run folders")
-    for item in args.pytest_args:
-        if item.startswith("--mm-"):
-            raise UsageError(
-                f"pytest argument {item} is set by mmconform run itself; use the run option instead"
-            )
     if args.url is None and (args.token or args.login or args.password):
         raise UsageError("credentials given without --url; add --url or drop the credentials")
     if args.allow_license_changes and not args.license_file:
