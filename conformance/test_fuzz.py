@@ -5,6 +5,12 @@ positive generation as the uploader (admin for UploadLicenseFile, which cannot s
 signed licence), negative generation as the same identity, and positive generation as each actor
 who must be refused (no 2xx). The stateful scenarios are in test_fuzz_stateful.py.
 
+POST and DELETE /api/v4/license are fuzzed only with --allow-license-changes and a checked
+--license-file (not applicable otherwise), whoever sends them: whether a refused actor can change
+the licence is what is tested, so the suite must not bet the target's licence on the answer. With
+the flag each such item holds the gate's licence section, and the licence is read again after
+every case: a change fails the item with the licence requirement and is undone from the file.
+
 Collection depends only on specs/ and the profile, so every xdist worker collects the same
 items. The run's seed and profile are applied in `pytest_generate_tests` (at collection);
 `--hypothesis-seed` is ignored by schemathesis, `--mm-seed` is what replays a run.
@@ -13,11 +19,12 @@ items. The run's seed and profile are applied in `pytest_generate_tests` (at col
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
-from mmconform.fuzz import checks
+from mmconform.fuzz import checks, uploads
 from mmconform.fuzz.profiles import load_fuzz_data
 from mmconform.fuzz.runner import (
     FuzzContext,
@@ -28,6 +35,7 @@ from mmconform.fuzz.runner import (
     prepare,
 )
 from mmconform.plugin import Session
+from mmconform.report.pytest_plugin import REQUIREMENTS_PROPERTY
 
 FUZZ = FuzzContext(data=load_fuzz_data())
 POSITIVE = build_schema(modes=["positive"], fuzz=FUZZ)
@@ -47,6 +55,14 @@ MM_REQUIREMENTS = (
 # UploadLicenseFile as the admin reaches the licence parser; RemoveLicenseFile is never fuzzed
 # as the admin, because it would remove the target's licence.
 _IDENTITY_BY_LABEL = {"POST /api/v4/license": "system_admin"}
+# What a licence operation's case broke if the licence changed: an admin's fuzzed upload is no
+# validly signed licence (LICENSE-UPLOAD-002); anyone else must be refused outright.
+_LICENCE_GUARD = {
+    ("POST /api/v4/license", True): ("LICENSE-UPLOAD-002",),
+    ("POST /api/v4/license", False): ("LICENSE-UPLOAD-001",),
+    ("DELETE /api/v4/license", True): ("LICENSE-REMOVE-001",),
+    ("DELETE /api/v4/license", False): ("LICENSE-REMOVE-001",),
+}
 
 
 def _run_option(config: pytest.Config, name: str) -> Any:
@@ -88,16 +104,74 @@ def _operation_in_allure(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture
-def as_main_identity(fuzz: FuzzContext, request: pytest.FixtureRequest) -> Iterator[FuzzContext]:
+def as_main_identity(
+    fuzz: FuzzContext, mm_session: Session, request: pytest.FixtureRequest
+) -> Iterator[FuzzContext]:
     label = str(getattr(request.node, "operation_label", ""))
     _act_as(fuzz, _IDENTITY_BY_LABEL.get(label, "uploader"))
-    yield fuzz
+    with _licence_guard(mm_session, request, label, main=True):
+        yield fuzz
 
 
 @pytest.fixture
-def as_refused(fuzz: FuzzContext, refused_actor: str) -> Iterator[FuzzContext]:
+def as_refused(
+    fuzz: FuzzContext, refused_actor: str, mm_session: Session, request: pytest.FixtureRequest
+) -> Iterator[FuzzContext]:
     _act_as(fuzz, refused_actor)
-    yield fuzz
+    label = str(getattr(request.node, "operation_label", ""))
+    with _licence_guard(mm_session, request, label, main=False):
+        yield fuzz
+
+
+@contextmanager
+def _licence_guard(
+    session: Session, request: pytest.FixtureRequest, label: str, *, main: bool
+) -> Iterator[None]:
+    """Licence operations: not applicable without the flag, else inside the licence section."""
+    refused = _LICENCE_GUARD.get((label, main))
+    if refused is None:
+        yield
+        return
+    from mmconform.live_target.gate import NotApplicable
+
+    gate = session.runner.gate
+    # The item is evidence for the licence requirement too (a change fails it by that ID).
+    props = request.node.user_properties
+    for i, (name, value) in enumerate(props):
+        if name == REQUIREMENTS_PROPERTY:
+            props[i] = (name, ",".join(dict.fromkeys([*str(value).split(","), *refused])))
+    skip = None
+    try:
+        with gate.licence_change(label, restore_needed=False, refused=refused):
+            _GUARD[:] = [(gate, label, refused, gate.licence_state())]
+            try:
+                yield
+            finally:
+                _GUARD.clear()
+    except NotApplicable as exc:
+        skip = f"not applicable: {exc}"
+    if skip is not None:
+        pytest.skip(skip)
+
+
+# The licence section of the item running in this process (items run one at a time).
+_GUARD: list[tuple[Any, str, tuple[str, ...], Any]] = []
+
+
+def _after_case() -> None:
+    """Inside a licence section: read the licence after each case, fail at once on a change."""
+    if not _GUARD:
+        return
+    from mmconform.live_target.verdict import ConformanceFailure
+
+    gate, label, refused, before = _GUARD[0]
+    failure = None
+    try:
+        gate.check_unchanged(label, refused, before)
+    except ConformanceFailure as exc:
+        failure = str(exc)
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
 
 
 def _act_as(fuzz: FuzzContext, actor_name: str) -> None:
@@ -115,10 +189,21 @@ def _skip_absent(fuzz: FuzzContext, case: Any) -> None:
 
 
 def _send(fuzz: FuzzContext, case: Any, **kwargs: Any) -> Any:
+    failure = None
     try:
-        return fuzz.call_and_check(case, **kwargs)
+        key = uploads.before(fuzz, case)
+        if key is None:
+            return fuzz.call_and_check(case, **kwargs)
+        # An upload: what it created is in the ledger before any check can fail the case.
+        response = fuzz.send(case)
+        uploads.after(fuzz, key, response)
+        fuzz.validate(case, response, base_url=fuzz.base_url, session=fuzz.http())
+        return response
     except FuzzFailure as exc:
-        pytest.fail(f"{exc}\n{fuzz.replay_hint()}", pytrace=False)
+        failure = f"{exc}\n{fuzz.replay_hint()}"
+    finally:
+        _after_case()
+    pytest.fail(failure, pytrace=False)
 
 
 @pytest.mark.requirement(*MM_REQUIREMENTS)
@@ -143,7 +228,10 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
     _skip_absent(as_refused, case)
     if not as_refused.wanted(case, phases=("fuzzing",)):
         return
+    key = uploads.before(as_refused, case)
     response = as_refused.send(case)
+    uploads.after(as_refused, key, response)
+    _after_case()
     if 200 <= response.status_code < 300:  # before the other checks: this is the point
         pytest.fail(
             as_refused.report(

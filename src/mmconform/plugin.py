@@ -27,6 +27,7 @@ import pytest
 
 if TYPE_CHECKING:
     from mmconform.live_target.client import Actor, Target
+    from mmconform.live_target.ledger import Ledger
     from mmconform.live_target.rows import RowRunner
     from mmconform.live_target.world import World
 
@@ -207,6 +208,7 @@ def _prepare_controller(config: pytest.Config) -> None:
     from mmconform.live_target.world import make_prefix
 
     result = _probe(config)
+    _check_licence_options(config, result)
     config.stash[_STASH_PROBE] = result
     # From here on the option is the version the run is judged by, for every plugin that asks.
     if not config.option.mm_server_version:
@@ -222,14 +224,27 @@ def _prepare_controller(config: pytest.Config) -> None:
     run_dir = Path(config.option.mm_reports).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     config.option.mm_reports = str(run_dir)
-    if option(config, "mm_allow_config_changes"):
-        target = Target(result.url)
-        try:
-            apply_settings(
-                target, result.admin, Ledger(run_dir / "ledger.jsonl", "controller"), _BASELINE
-            )
-        finally:
-            target.close()
+    target = Target(result.url)
+    try:
+        ledger = Ledger(run_dir / "ledger.jsonl", "controller")
+        _bind_ledger(target, result, ledger)
+        if option(config, "mm_allow_config_changes"):
+            apply_settings(target, result.admin, ledger, _BASELINE)
+    finally:
+        target.close()
+
+
+def _bind_ledger(target: Target, result: Any, ledger: Ledger) -> None:
+    """The ledger's first record names its server; a reused run folder must be that server's."""
+    from mmconform.live_target.identity import check_same_server, server_identity
+    from mmconform.live_target.ledger import read_ledger
+
+    if ledger.path.exists():
+        bound = read_ledger(ledger.path).target
+        if bound is not None:
+            check_same_server(target, result.admin, bound, str(ledger.path))
+            return
+    ledger.bind(server_identity(target, result.admin, result.version_id))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -273,10 +288,26 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """Controller: sweep the whole ledger once every worker is done, and restore config."""
     if not is_active(config) or is_worker(config) or _STASH_PROBE not in config.stash:
         return
+
+    from mmconform.live_target.probe import logout
+
+    result = config.stash[_STASH_PROBE]
+    try:
+        _sweep(config, result)
+    finally:
+        logout(result)  # the controller's own admin session, last of all
+
+
+def _sessions_line(result: Any) -> str:
+    if result.logged_in:
+        return "  sessions: every admin session the run logged in is logged out at its end"
+    return "  sessions: the run worked with the token you gave; it stays valid"
+
+
+def _sweep(config: pytest.Config, result: Any) -> None:
     from mmconform.live_target.cleanup import cleanup_ledger
     from mmconform.live_target.client import Target
 
-    result = config.stash[_STASH_PROBE]
     run_dir = Path(config.option.mm_reports)
     ledger = run_dir / "ledger.jsonl"
     if not ledger.exists():
@@ -300,14 +331,43 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     finally:
         target.close()
     lines = report.lines()
+    lines.append(_sessions_line(result))
     (run_dir / "cleanup.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     if report.left:
         sys.stderr.write("\n".join(f"mmconform: {line}" for line in lines) + "\n")
 
 
-def _licence_bytes(config: pytest.Config) -> bytes | None:
+def _licence(config: pytest.Config) -> Any:
+    """The checked --mm-license-file (a LicenceFile), or None; UsageError if it is no licence."""
+    from mmconform.live_target.licence import read_licence_file
+
     path = option(config, "mm_license_file")
-    return Path(path).read_bytes() if path else None
+    return read_licence_file(path, "--mm-license-file") if path else None
+
+
+def _licence_bytes(config: pytest.Config) -> bytes | None:
+    licence = _licence(config)
+    return None if licence is None else bytes(licence.data)
+
+
+def _check_licence_options(config: pytest.Config, result: Any) -> None:
+    """Before anything is created: the licence file is a licence, and the target's if allowed."""
+    from mmconform.errors import UsageError
+    from mmconform.live_target.client import Target
+    from mmconform.live_target.licence import check_matches
+
+    allowed = bool(option(config, "mm_allow_license_changes"))
+    licence = _licence(config)
+    if allowed and licence is None:
+        raise UsageError(
+            "--mm-allow-license-changes needs --mm-license-file FILE (the licence to restore)"
+        )
+    if allowed and licence is not None:
+        target = Target(result.url)
+        try:
+            check_matches(target, result.admin, licence)
+        finally:
+            target.close()
 
 
 def _seed_and_dir(config: pytest.Config) -> tuple[int, Path]:
@@ -344,6 +404,7 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     from mmconform.live_target.client import ApiError, Target
     from mmconform.live_target.gate import Gate, Permissions
     from mmconform.live_target.ledger import Ledger
+    from mmconform.live_target.probe import logout
     from mmconform.live_target.rows import RowRunner, minter_from_key
     from mmconform.live_target.world import make_prefix, provision
 
@@ -359,10 +420,15 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     target.secrets.add(option(config, "mm_token"))
     ledger = Ledger(run_dir / "ledger.jsonl", prefix)
     key = option(config, "mm_signing_key")
+    try:
+        licence = _licence(config)
+    except UsageError as exc:
+        pytest.fail(str(exc), pytrace=False)
     perms = Permissions(
         allow_config_changes=bool(option(config, "mm_allow_config_changes")),
         allow_license_changes=bool(option(config, "mm_allow_license_changes")),
-        license_bytes=_licence_bytes(config),
+        license_bytes=None if licence is None else licence.data,
+        license_id=None if licence is None else licence.id,
         disposable=bool(option(config, "mm_disposable")),
     )
     try:
@@ -371,13 +437,17 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
         _record_target_failure(run_dir, target.redact(f"provisioning failed: {exc}"))
         cleanup_ledger(target, result.admin, ledger.path, owner=prefix, only_owner=prefix)
         target.close()
+        logout(result)
         pytest.fail(target.redact(f"cannot provision the world: {exc}"), pytrace=False)
     gate = Gate(run_dir / "target.lock", target, result.admin, ledger, perms)
     runner = RowRunner(world, gate, result.version, minter_from_key(Path(key) if key else None))
     # Cleanup is the controller's, at unconfigure, after every worker is done: one process
     # sweeping the whole ledger cannot race another over the config it needs for deletions.
-    yield Session(target, result.admin, world, runner, result.version, run_dir)
-    target.close()
+    try:
+        yield Session(target, result.admin, world, runner, result.version, run_dir)
+    finally:
+        target.close()
+        logout(result)  # this process's admin session; the controller sweeps with its own
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@ fault naming the requirement it breaks, and its repro lines hold no secret."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -25,6 +27,11 @@ def _run_fuzz(
     }
     env.update(MMCONFORM_LOGIN="admin", MMCONFORM_PASSWORD=password)
     env.pop("CI", None)
+    # The licence operations are fuzzed only with the flag and a licence file in shape (the
+    # server is unlicensed, so the file is never uploaded: it only has to pass the check).
+    licence = tmp_path / "shaped.mattermost-license"
+    payload = json.dumps({"id": "fuzzlicenceshapeonly00000"}).encode() + b"\x01" * 256
+    licence.write_text(base64.b64encode(payload).decode())
     cmd = [
         sys.executable,
         "-m",
@@ -46,6 +53,9 @@ def _run_fuzz(
         "--mm-reports",
         str(tmp_path / "run"),
         "--mm-allow-config-changes",
+        "--mm-allow-license-changes",
+        "--mm-license-file",
+        str(licence),
     ]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 

@@ -234,3 +234,51 @@ def switch_proxy(upstream: str, switch: Switch) -> Starlette:
         return Response(body, status_code=status, headers=out)
 
     return _proxy_app(forward)
+
+
+def logging_proxy(upstream: str, log: list[tuple[str, str]]) -> Starlette:
+    """Forward to `upstream` unchanged, appending (method, path) of every request to `log`."""
+    client = httpx.AsyncClient(base_url=upstream, timeout=30)
+
+    async def forward(request: Request) -> Response:
+        log.append((request.method, request.url.path))
+        status, out, body = await _relay(client, request)
+        return Response(body, status_code=status, headers=out)
+
+    return _proxy_app(forward)
+
+
+def live_objects(server: RunningServer, admin_user_id: str) -> dict[str, int]:
+    """What is still live on a reference server besides its admin, by kind (read from its store).
+
+    White-box on purpose: the API cannot list a user's unattached files or another user's
+    sessions, and this is the count a careful admin would take from the database.
+    """
+    import sqlite3
+
+    db = sqlite3.connect(
+        f"file:{server.data_dir / 'mmconform-reference.sqlite3'}?mode=ro", uri=True
+    )
+    try:
+
+        def count(sql: str, *args: Any) -> int:
+            return int(db.execute(sql, args).fetchone()[0])
+
+        return {
+            "users": count(
+                "SELECT COUNT(*) FROM users WHERE delete_at = 0 AND id != ?", admin_user_id
+            ),
+            "teams": count("SELECT COUNT(*) FROM teams WHERE delete_at = 0"),
+            "channels": count("SELECT COUNT(*) FROM channels WHERE delete_at = 0 AND type != 'D'"),
+            "direct channels": count("SELECT COUNT(*) FROM channels WHERE type = 'D'"),
+            "posts": count("SELECT COUNT(*) FROM posts WHERE delete_at = 0"),
+            "files": count("SELECT COUNT(*) FROM file_infos WHERE delete_at = 0"),
+            "admin sessions": count(
+                "SELECT COUNT(*) FROM sessions WHERE user_id = ? AND is_pat = 0", admin_user_id
+            ),
+            "other sessions": count(
+                "SELECT COUNT(*) FROM sessions WHERE user_id != ?", admin_user_id
+            ),
+        }
+    finally:
+        db.close()

@@ -12,6 +12,7 @@ from suite_support import lookup_proxy, serve_app
 
 from mmconform.cli import main
 from mmconform.live_target.client import Actor, Target
+from mmconform.live_target.identity import server_identity
 from mmconform.live_target.ledger import Ledger, read_ledger
 from mmconform.live_target.probe import probe
 from mmconform.live_target.world import provision
@@ -104,8 +105,10 @@ def test_cleanup_resumes_after_a_crash(
         admin = admin_of(ref_server, url)
         watcher = Watching(path, crash_after=crash_after)
         target = Target(url, transport=watcher)
+        ledger = Ledger(path, "w0")
+        ledger.bind(server_identity(Target(url), admin, "test"))
         with pytest.raises(SimulatedCrash):
-            provision(target, admin, Ledger(path, "w0"), "mmccrash", seed=4)
+            provision(target, admin, ledger, "mmccrash", seed=4)
         state = read_ledger(path)
         orphan = [o for o in state.objects.values() if o.id is None]
         assert len(orphan) == 1, "the crashed create is an intent without id"

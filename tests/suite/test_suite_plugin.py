@@ -92,9 +92,15 @@ def test_unavailable_actors_and_forbidden_changes_are_not_applicable(
         "test_permission[UploadFile[system_admin-public-multipart-attachments_off]-403]"
     ]
     assert config.startswith("not applicable: needs --allow-config-changes")
-    # Unlicensed: removing "the licence" changes nothing, so the rows run without permission.
-    assert reasons["test_permission[RemoveLicenseFile[system_admin-none-installed]-200]"] == ""
-    assert reasons["test_permission[RemoveLicenseFile[uploader-none-installed]-403]"] == ""
+    # Licence safety is a rule of the house (issue 14): even on an unlicensed target, no
+    # request that could change the licence is sent without the flag, whoever sends it.
+    needs = "not applicable: needs --allow-license-changes and --license-file"
+    assert reasons[
+        "test_permission[RemoveLicenseFile[system_admin-none-installed]-200]"
+    ].startswith(needs)
+    assert reasons["test_permission[RemoveLicenseFile[uploader-none-installed]-403]"].startswith(
+        needs
+    )
 
 
 def test_rows_follow_the_version_the_target_is_judged_by(

@@ -18,6 +18,7 @@ from suite_support import license_server
 from test_suite_plugin import matrix_in
 
 from mmconform.live_target.rows import NEEDS_RESTRICTED, RESTRICTED
+from mmconform.reference.licensing import mint_license
 from mmconform.reference.server import running_server
 
 UPLOAD_403 = "test_permission[UploadLicenseFile[system_admin-none-garbage-restricted_admin]-403]"
@@ -53,6 +54,17 @@ def _licence_rows(
             path = license_server(server, tmp_path, now_ms=int(time.time() * 1000)).licence_path
         extra = ["--mm-allow-license-changes", "--mm-license-file", str(path)]
     with running_server(data_dir=data, config_file=config, faults=faults) as server:
+        if not extra:  # unlicensed: any licence in shape will do, licence rows need the flag
+            assert server.signing_key_path is not None
+            path = tmp_path / "unused.mattermost-license"
+            path.write_text(
+                mint_license(
+                    server.signing_key_path.read_bytes(),
+                    users=100,
+                    expires_at_ms=int(time.time() * 1000) + 86_400_000,
+                )
+            )
+            extra = ["--mm-allow-license-changes", "--mm-license-file", str(path)]
         out = matrix_in(server, run_dir, "-k", "LicenseFile and system_admin", *extra)
         still_licensed = httpx.get(f"{server.url}/api/v4/license/client?format=old").json()
     assert still_licensed.get("IsLicensed") == ("true" if licensed else "false")

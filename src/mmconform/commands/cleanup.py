@@ -46,7 +46,7 @@ def register(sub: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     from mmconform.live_target.cleanup import cleanup_ledger
     from mmconform.live_target.client import Target
-    from mmconform.live_target.probe import probe
+    from mmconform.live_target.probe import logout, probe
 
     if not args.url:
         raise UsageError("cleanup needs --url (the server the run used)")
@@ -55,13 +55,17 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(f"--ledger {ledger}: no such file; give reports/<run-id>/ledger.jsonl")
     licence = None
     if args.license_file:
-        try:
-            licence = Path(args.license_file).read_bytes()
-        except OSError as exc:
-            raise UsageError(f"--license-file {args.license_file}: {exc.strerror}") from None
+        from mmconform.live_target.licence import read_licence_file
+
+        licence = read_licence_file(args.license_file).data
+    from mmconform.live_target.identity import check_same_server
+    from mmconform.live_target.ledger import read_ledger
+
+    bound = read_ledger(ledger).target  # a damaged ledger is refused before any request
     result = probe(args.url, token=args.token, login=args.login, password=args.password)
     target = Target(result.url)
     try:
+        notes = check_same_server(target, result.admin, bound, str(ledger))
         report = cleanup_ledger(
             target,
             result.admin,
@@ -71,6 +75,7 @@ def handle(args: argparse.Namespace) -> int:
         )
     finally:
         target.close()
-    for line in report.lines():
+        logout(result)
+    for line in [*report.lines(), *notes]:
         print(line)
     return EXIT_OK if not report.left else EXIT_FAILED

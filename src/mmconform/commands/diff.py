@@ -32,9 +32,10 @@ def register(sub: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from mmconform.report.diff import diff_runs, render_json, render_markdown, render_text
-    from mmconform.report.model import load_results
+    from mmconform.report.model import load_results, require_verdict
 
-    old, new = load_results(args.old), load_results(args.new)
+    old = require_verdict(load_results(args.old), args.old)
+    new = require_verdict(load_results(args.new), args.new)
     diff = diff_runs(old, new, str(args.old), str(args.new))
     render = {"text": render_text, "markdown": render_markdown, "json": render_json}[args.format]
     print(render(diff))

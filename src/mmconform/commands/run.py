@@ -14,6 +14,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -27,8 +28,18 @@ PROFILES = ("quick", "ci", "full", "certify")
 _DAY_MS = 86_400_000
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+
+
 def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+    """A boolean environment variable, as strict as the option it stands for."""
+    raw = os.environ.get(name, "").strip().lower()
+    if raw not in _TRUE + _FALSE:
+        raise UsageError(
+            f"{name}={os.environ[name]!r} is not a yes/no value; set 1/true/yes or 0/false/no"
+        )
+    return raw in _TRUE
 
 
 def register(sub: Any) -> None:
@@ -93,13 +104,13 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--allow-config-changes",
         action="store_true",
-        default=_env_flag("MMCONFORM_ALLOW_CONFIG_CHANGES"),
+        default=None,
         help="allow temporary config changes, restored afterwards",
     )
     p.add_argument(
         "--allow-license-changes",
         action="store_true",
-        default=_env_flag("MMCONFORM_ALLOW_LICENSE_CHANGES"),
+        default=None,
         help="allow licence uploads/removal; needs --license-file to restore",
     )
     p.add_argument(
@@ -128,7 +139,7 @@ def _int_env(name: str, value: int | None) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise UsageError(f"{name}={raw!r} is not an integer; set a whole number") from None
+        raise UsageError(f"{name}={raw!r} is not a whole number; set e.g. {name}=2") from None
 
 
 @dataclass
@@ -142,6 +153,33 @@ class Plan:
 
 
 def _validate(args: argparse.Namespace) -> None:
+    """Every option and environment value, before anything is started, created or sent."""
+    if args.allow_config_changes is None:
+        args.allow_config_changes = _env_flag("MMCONFORM_ALLOW_CONFIG_CHANGES")
+    if args.allow_license_changes is None:
+        args.allow_license_changes = _env_flag("MMCONFORM_ALLOW_LICENSE_CHANGES")
+    if args.profile not in PROFILES:  # argparse never checks a default (MMCONFORM_PROFILE)
+        raise UsageError(
+            f"MMCONFORM_PROFILE={args.profile!r} is not a profile; use one of {', '.join(PROFILES)}"
+        )
+    args.seed = _int_env("MMCONFORM_SEED", args.seed)
+    args.workers = _int_env("MMCONFORM_WORKERS", args.workers)
+    if args.url is not None:
+        from mmconform.live_target.probe import check_url
+
+        check_url(args.url)
+    if args.server_version is not None:
+        from mmconform.versions import parse_version
+
+        try:
+            parse_version(args.server_version)
+        except ValueError:
+            raise UsageError(
+                f"--server-version {args.server_version!r} is not a version; write e.g. 11.5.0"
+            ) from None
+    reports = Path(args.reports)
+    if reports.exists() and not reports.is_dir():
+        raise UsageError(f"--reports {reports} is not a directory; give a folder for run folders")
     if args.url is None and (args.token or args.login or args.password):
         raise UsageError("credentials given without --url; add --url or drop the credentials")
     if args.as_version and args.url:
@@ -157,14 +195,28 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError(
             "--allow-license-changes needs --license-file FILE (the licence to restore afterwards)"
         )
-    if args.license_file and not Path(args.license_file).is_file():
-        raise UsageError(f"--license-file {args.license_file}: no such file; check the path")
+    if args.license_file:
+        from mmconform.live_target.licence import read_licence_file
+
+        read_licence_file(args.license_file)  # readable, non-empty, a licence in shape
     if args.workers is not None and args.workers < 1:
-        raise UsageError("-n/--workers must be 1 or more")
+        raise UsageError("-n/--workers (MMCONFORM_WORKERS) must be 1 or more")
     if args.sign_key:
         from mmconform.report.signing import load_private_key
 
         load_private_key(Path(args.sign_key))  # a bad key fails now, not after the whole run
+
+
+def _check_installed_licence(args: argparse.Namespace, result: Any) -> None:
+    """The file must be the target's licence before anything may remove it (nothing created yet)."""
+    from mmconform.live_target.client import Target
+    from mmconform.live_target.licence import check_matches, read_licence_file
+
+    target = Target(result.url)
+    try:
+        check_matches(target, result.admin, read_licence_file(args.license_file))
+    finally:
+        target.close()
 
 
 def _remote_plan(args: argparse.Namespace) -> Plan:
@@ -188,7 +240,7 @@ def _remote_plan(args: argparse.Namespace) -> Plan:
 def _embedded_plan(stack: ExitStack, as_version: str | None = None) -> Iterator[Plan]:
     """Start the reference server, license it, enable guest accounts; stop it afterwards."""
     from mmconform.live_target.client import Target
-    from mmconform.live_target.probe import probe
+    from mmconform.live_target.probe import logout, probe
     from mmconform.reference.licensing import mint_license
     from mmconform.reference.server import running_server
 
@@ -205,6 +257,7 @@ def _embedded_plan(stack: ExitStack, as_version: str | None = None) -> Iterator[
     licence_path.write_bytes(licence)
     licence_path.chmod(0o600)
     result = probe(server.url, login=server.admin_login, password=server.admin_password)
+    stack.callback(logout, result)
     target = Target(server.url)
     try:
         target.api("POST", "/license", result.admin, files={"license": ("l", licence)})
@@ -242,12 +295,17 @@ def _make_run_dir(reports: Path, seed: int) -> tuple[str, Path]:
         run_dir.mkdir(parents=True, exist_ok=False)
     except OSError as exc:
         raise UsageError(f"--reports {reports}: cannot create {run_dir} ({exc.strerror})") from None
+    return run_id, run_dir
+
+
+def _point_latest(run_dir: Path) -> None:
+    """reports/latest names a run only once the suite has really started in it."""
+    reports, run_id = run_dir.parent, run_dir.name
     latest = reports / "latest"
     temp = reports / f".latest-{run_id}"
     temp.unlink(missing_ok=True)
     temp.symlink_to(run_id)
     os.replace(temp, latest)
-    return run_id, run_dir
 
 
 def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Path) -> list[str]:
@@ -283,7 +341,7 @@ def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Pa
     version = args.server_version or plan.version
     if version:
         cmd += ["--mm-server-version", version]
-    workers = _int_env("MMCONFORM_WORKERS", args.workers) or 1
+    workers = args.workers or 1
     if workers > 1:
         cmd += ["-n", str(workers)]
     return cmd + plan.options + list(args.pytest_args)
@@ -321,11 +379,15 @@ def _verdict(run_dir: Path, url: str, pytest_rc: int, sign_key: Path | None) -> 
 def _run_child(cmd: list[str], env: dict[str, str], run_dir: Path) -> int:
     """Run pytest; on Ctrl-C let it finish its cleanup (it got the signal too) before leaving.
 
-    `subprocess.call` would kill the child at once, leaving the world behind.
+    `subprocess.call` would kill the child at once, leaving the world behind. Until the suite
+    has started (its ledger exists) pytest's stderr is held back: if pytest refuses its
+    arguments, that becomes one line and exit 2, and the run folder is removed unused.
     """
-    proc = subprocess.Popen(cmd, env=env)
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, errors="replace")
+    relay = _StderrRelay(proc, run_dir / "ledger.jsonl")
+    relay.start()
     try:
-        return proc.wait()
+        rc = proc.wait()
     except KeyboardInterrupt:
         print(
             "mmconform: interrupted; waiting for the suite to clean up (Ctrl-C again to stop "
@@ -338,17 +400,61 @@ def _run_child(cmd: list[str], env: dict[str, str], run_dir: Path) -> int:
             proc.kill()
             proc.wait()
         raise
+    finally:
+        relay.join(timeout=10)
+    if not relay.started and rc != 0:
+        import shutil
+
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise UsageError(f"pytest refused to start: {relay.reason()}; check the arguments after --")
+    if relay.started or run_dir.exists():
+        _point_latest(run_dir)
+    return rc
+
+
+class _StderrRelay(threading.Thread):
+    """Forwards the child's stderr, holding it back until the suite has started."""
+
+    def __init__(self, proc: subprocess.Popen[str], ledger: Path) -> None:
+        super().__init__(daemon=True)
+        self.proc = proc
+        self.ledger = ledger
+        self.held: list[str] = []
+        self.started = False
+
+    def run(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            if not self.started and self.ledger.exists():
+                self.started = True
+                sys.stderr.write("".join(self.held))
+                self.held.clear()
+            if self.started:
+                sys.stderr.write(line)
+            else:
+                self.held.append(line)
+        self.started = self.started or self.ledger.exists()
+        if self.started and self.held:
+            sys.stderr.write("".join(self.held))
+            self.held.clear()
+
+    def reason(self) -> str:
+        lines = [ln.strip() for ln in self.held if ln.strip()]
+        for line in reversed(lines):
+            if "error:" in line.lower() or line.startswith("ERROR"):
+                return line.removeprefix("ERROR:").strip()
+        return lines[-1] if lines else f"exit code {self.proc.returncode}"
 
 
 def handle(args: argparse.Namespace) -> int:
     _validate(args)
-    seed = _int_env("MMCONFORM_SEED", args.seed)
+    seed = args.seed
     if seed is None:
         seed = random.SystemRandom().randrange(10**9)
     print(f"mmconform: seed {seed}")
     with ExitStack() as stack:
         if args.url:
-            from mmconform.live_target.probe import probe
+            from mmconform.live_target.probe import logout, probe
 
             plan = _remote_plan(args)
             result = probe(
@@ -359,6 +465,11 @@ def handle(args: argparse.Namespace) -> int:
                 server_version=args.server_version,
             )
             plan.url, plan.version = result.url, result.version
+            try:
+                if args.allow_license_changes:
+                    _check_installed_licence(args, result)
+            finally:
+                logout(result)  # pytest logs in on its own; this session is done
         else:
             plan = stack.enter_context(_embedded_plan(stack, args.as_version))
             print(f"mmconform: embedded reference server at {plan.url}")

@@ -67,7 +67,32 @@ def _list_faults() -> int:
     return 0
 
 
-def _check_paths(args: argparse.Namespace) -> None:
+def _check_inputs(args: argparse.Namespace) -> None:
+    """Everything that can be checked before anything is made: nothing is left on a refusal."""
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is out of range; give 0-65535 (0 picks a free one)")
+    for flag, path in (
+        ("--config", args.config),
+        ("--license-public-key", args.license_public_key),
+    ):
+        if path is not None and not path.is_file():
+            raise UsageError(f"{flag} {path}: no such file; pass an existing file")
+    if args.config is not None:
+        import json
+
+        try:
+            parsed = json.loads(args.config.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise UsageError(
+                f"--config {args.config}: not a JSON file ({exc}); give Mattermost config JSON"
+            ) from None
+        if not isinstance(parsed, dict):
+            raise UsageError(f"--config {args.config}: not a JSON object; give config JSON")
+
+
+def _check_paths(args: argparse.Namespace) -> bool:
+    """Make the data dir if needed; True when this call created it (so a failure removes it)."""
+    created = args.data_dir is not None and not args.data_dir.exists()
     if args.data_dir is not None:
         try:
             args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -78,13 +103,8 @@ def _check_paths(args: argparse.Namespace) -> None:
             raise UsageError(
                 f"data dir {args.data_dir} is not a writable directory ({exc.strerror}); "
                 "pass --data-dir with a directory you can write"
-            ) from exc
-    for flag, path in (
-        ("--config", args.config),
-        ("--license-public-key", args.license_public_key),
-    ):
-        if path is not None and not path.is_file():
-            raise UsageError(f"{flag} {path}: no such file; pass an existing file")
+            ) from None
+    return created
 
 
 def check_as_version(text: str | None) -> str | None:
@@ -101,22 +121,42 @@ def check_as_version(text: str | None) -> str | None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from mmconform.reference.config import ConfigError
-    from mmconform.reference.server import bind_socket, running_server
-    from mmconform.reference.settings import DEFAULT_VERSION
+    from mmconform.reference.server import bind_socket
 
     if args.list_faults:
         return _list_faults()
     as_version = check_as_version(args.as_version)
     faults = _faults(args.fault)
-    _check_paths(args)
+    _check_inputs(args)
     try:
         sock = bind_socket(args.host, args.port)
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         raise UsageError(
-            f"cannot listen on {args.host}:{args.port} ({exc.strerror}); "
+            f"cannot listen on {args.host}:{args.port} ({getattr(exc, 'strerror', None) or exc}); "
             "choose another --port (0 picks a free one)"
-        ) from exc
+        ) from None
+    try:
+        created = _check_paths(args)
+    except UsageError:
+        sock.close()
+        raise
+    try:
+        return _serve(args, sock, faults, as_version)
+    except UsageError:
+        if created:  # refused after all: leave no data dir behind
+            import shutil
+
+            shutil.rmtree(args.data_dir, ignore_errors=True)
+        raise
+
+
+def _serve(
+    args: argparse.Namespace, sock: Any, faults: frozenset[str], as_version: str | None
+) -> int:
+    from mmconform.reference.config import ConfigError
+    from mmconform.reference.server import running_server
+    from mmconform.reference.settings import DEFAULT_VERSION
+
     settings = {
         "site_url": args.site_url,
         "admin_login": args.admin_login,
@@ -142,9 +182,9 @@ def handle(args: argparse.Namespace) -> int:
             print(f"emulating Mattermost {settings['server_version']}", flush=True)
             stop.wait()
     except ConfigError as exc:
-        raise UsageError(f"{exc}; fix the config file") from exc
+        raise UsageError(f"{exc}; fix the config file") from None
     except ValueError as exc:
-        raise UsageError(f"{exc}; check --license-public-key") from exc
+        raise UsageError(f"{exc}; check --license-public-key") from None
     finally:
         sock.close()
     print("mmconform reference server stopped", flush=True)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from mmconform.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from mmconform.errors import EXIT_FAILED, EXIT_OK, UsageError
 
 
 def register(sub: Any) -> None:
@@ -30,8 +30,7 @@ def register(sub: Any) -> None:
     diff.set_defaults(func=_diff)
 
     def _no_verb(args: argparse.Namespace) -> int:
-        parser.print_help()
-        return EXIT_USAGE
+        raise UsageError("spec needs a subcommand: 'mmconform spec check' or 'mmconform spec diff'")
 
     parser.set_defaults(func=_no_verb)
 

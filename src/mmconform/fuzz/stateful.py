@@ -23,6 +23,7 @@ import hypothesis
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
+from mmconform.fuzz import uploads
 from mmconform.fuzz.runner import FuzzContext, FuzzFailure, derived_seed
 from mmconform.live_target.client import ApiError
 
@@ -44,8 +45,14 @@ def build_machine(schema: Any, fuzz: FuzzContext) -> type[Any]:
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"base_url": fuzz.base_url, "session": fuzz.http()}
 
+        def before_call(self, case: Any) -> None:
+            super().before_call(case)
+            self._upload_key = uploads.before(fuzz, case)  # in the ledger before it exists
+
         def after_call(self, response: Any, case: Any) -> None:
             super().after_call(response, case)
+            uploads.after(fuzz, getattr(self, "_upload_key", None), response)
+            self._upload_key = None
             fuzz.trace(case, str(response.status_code))
             if case.operation.label == _UPLOAD and response.status_code == 201:
                 for info in response.json().get("file_infos") or []:
@@ -95,7 +102,9 @@ def attach(fuzz: FuzzContext, file_id: str, channel_id: str) -> str | None:
     if channel_id not in kinds or uploader is None:
         return None  # uploaded somewhere the world does not own: nothing to attach to
     message = f"{world.prefix} fuzz attach {file_id}"
-    key = world.ledger.intent("post", message, parent=world.keys[kinds[channel_id]])
+    key = world.ledger.intent(
+        "post", message, parent=world.keys[kinds[channel_id]], file_ids=[file_id]
+    )
     try:
         body = world.target.api(
             "POST",

@@ -8,12 +8,20 @@ Deletion prefers the permanent form and falls back to archiving where the target
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from mmconform.live_target.client import Actor, ApiError, Target
+from mmconform.live_target.client import API, Actor, ApiError, Target, error_id_of
 from mmconform.live_target.ledger import Ledger, LedgerObject, LedgerState, read_ledger
-from mmconform.live_target.settings import apply_settings, nested_patch, restore_settings
+from mmconform.live_target.settings import (
+    apply_settings,
+    get_setting,
+    nested_patch,
+    read_config,
+    restore_settings,
+)
 
 _PERMANENT_DELETION = {
     "ServiceSettings.EnableAPITeamDeletion": True,
@@ -26,28 +34,28 @@ class CleanupReport:
     removed: list[str] = field(default_factory=list)
     left: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
-    orphaned_files: int = 0
-    kept_direct: int = 0
+    # What the API cannot remove at all, each with the reason; counted from the whole ledger,
+    # so every pass (the run's own, each `mmconform cleanup`) states the same true number.
+    kept: list[str] = field(default_factory=list)
+    bookmark_files: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [
             f"cleanup: {len(self.removed)} removed, {len(self.restored)} restored, "
-            f"{len(self.left)} left"
+            f"{len(self.left)} left, {len(self.kept) + len(self.bookmark_files)} kept"
         ]
         out += [f"  left: {line}" for line in self.left]
-        if self.orphaned_files:
-            out.append(
-                f"  note: {self.orphaned_files} unattached file(s) stay in file storage "
-                "(no API deletes a file; their channels are gone)"
-            )
-        if self.kept_direct:
-            out.append(
-                f"  note: {self.kept_direct} direct channel(s) kept (the API cannot delete "
-                "them; their members are deactivated)"
-            )
+        out += [f"  kept: {line}" for line in self.kept]
+        out += [
+            f"  kept: {line}: uploaded with bookmark=true, so owned by no user and attachable "
+            "only to a channel bookmark; mmconform does not create bookmarks to delete it"
+            for line in self.bookmark_files
+        ]
         return out
 
 
+# model.BookmarkFileOwner: the creator of files uploaded with bookmark=true.
+BOOKMARK_OWNER = "bookmark"
 # A 404 with this id means the route does not exist, not that the object does not.
 NO_ROUTE = "api.context.404.app_error"
 
@@ -102,72 +110,260 @@ class _Cleaner:
         return None
 
     def delete(self, obj: LedgerObject, object_id: str) -> str:
-        """Returns how the object went; raises ApiError when the target refuses."""
+        """Returns how the object went; raises ApiError when the target refuses.
+
+        A 404 counts as "already gone" only when a look-up by id confirms it: a 404 alone is
+        also what any other server answers for ids it never had.
+        """
         kind = obj.kind
-        if kind == "post":
-            self.t.api("DELETE", f"/posts/{object_id}", self.admin, expect=(200, 404))
-            return "deleted"
-        if kind == "user":
-            self.t.api("DELETE", f"/users/{object_id}", self.admin, expect=(200, 404))
-            return "deactivated"
         if kind == "file":
             return "unreachable"
         if kind == "channel" and obj.extra.get("type") == "D":
             return "kept"
+        if kind in ("post", "user"):
+            path = f"/{kind}s/{object_id}"
+            return self._delete(
+                kind, object_id, path, "deleted" if kind == "post" else "deactivated"
+            )
         base = f"/channels/{object_id}" if kind == "channel" else f"/teams/{object_id}"
         try:
-            self.t.api("DELETE", base + "?permanent=true", self.admin, expect=(200, 404))
-            return "deleted"
+            return self._delete(kind, object_id, base + "?permanent=true", "deleted")
         except ApiError:
-            self.t.api("DELETE", base, self.admin, expect=(200, 404))
-            return "archived"
+            return self._delete(kind, object_id, base, "archived")
+
+    def _delete(self, kind: str, object_id: str, path: str, how: str) -> str:
+        try:
+            self.t.api("DELETE", path, self.admin)
+        except ApiError as exc:
+            if exc.status == 404 and exc.error_id != NO_ROUTE and self.gone(kind, object_id):
+                return "already-gone"
+            raise
+        return how
+
+    def gone(self, kind: str, object_id: str) -> bool:
+        """The target's own look-up: no such object (404), or deleted / deactivated."""
+        response = self.t.request("GET", f"{API}/{kind}s/{object_id}", actor=self.admin)
+        if response.status_code == 404:
+            return error_id_of(response) != NO_ROUTE
+        if response.status_code != 200:
+            return False
+        try:
+            body = response.json()
+        except ValueError:
+            return False
+        return isinstance(body, dict) and int(body.get("delete_at") or 0) > 0
 
     def objects(self) -> None:
         for obj in self.state.pending_objects():
             if obj.removed is not None:  # went with its post earlier in this loop
                 continue
+            if obj.kind == "file" and obj.id is not None:
+                continue  # settled after the sweep: gone with a post, or left
+            if obj.kind == "file":
+                continue  # no id recorded: settle_files reports it
             label = f"{obj.kind} {obj.name}"
             try:
                 object_id = self.resolve(obj)
-                if object_id is None:
-                    how = "never-created" if obj.kind != "file" else "unreachable"
-                else:
-                    how = self.delete(obj, object_id)
+                how = "never-created" if object_id is None else self.delete(obj, object_id)
             except ApiError as exc:
                 self.report.left.append(f"{label}: {exc.reason}")
                 continue
-            if how == "kept":
-                self.report.kept_direct += 1
-            elif how == "unreachable":
-                self.report.orphaned_files += 1
-            else:
+            if how not in ("kept", "never-created"):
                 self.report.removed.append(f"{label} ({how})")
+            obj.removed = how
             self.ledger.removed(obj.key, how, object_id)
             if obj.kind == "post":
                 self.files_went_with(obj)
 
     def files_went_with(self, post: LedgerObject) -> None:
         """Deleting a post deletes its file infos too, so its files are gone with it."""
-        for key in post.extra.get("files", []):
-            attached = self.state.objects.get(str(key))
+        by_id = {o.id: o for o in self.state.objects.values() if o.kind == "file" and o.id}
+        went = [self.state.objects.get(str(key)) for key in post.extra.get("files", [])]
+        went += [by_id.get(str(file_id)) for file_id in post.extra.get("file_ids", [])]
+        for attached in went:
             if attached is not None and attached.removed is None:
                 attached.removed = "with-post"
                 self.ledger.removed(attached.key, "with-post")
 
+    def retire_files(self) -> None:
+        """Attach every unattached file to a throw-away post, which the sweep then deletes.
+
+        No API deletes a file, but deleting a post deletes its files' infos (`app/post.go
+        DeletePost` → `deletePostFiles` → `FileInfo().DeleteForPost`), after which the file is
+        404 to everyone. Only a file's creator can attach it (`app/file.go attachFilesToPost`
+        skips files of another user, and files of another channel), so cleanup acts as each
+        creator the ledger owns: an admin sets a fresh password (`PUT /users/{id}/password`,
+        `api4/user.go updatePassword`), logs in, posts, and logs that session out again.
+        """
+        users = {o.id: o for o in self.state.objects.values() if o.kind == "user" and o.id}
+        channels = {o.id: o for o in self.state.objects.values() if o.kind == "channel" and o.id}
+        groups: dict[tuple[str, str], list[LedgerObject]] = {}
+        for obj in self.state.pending_objects():
+            if obj.kind != "file" or obj.id is None:
+                continue
+            try:
+                info = self._file_info(obj.id)
+            except ApiError as exc:
+                self.report.left.append(f"file {obj.name}: {exc.reason}")
+                obj.removed = "left"
+                continue
+            if info is None:
+                obj.removed = "already-gone"
+                self.ledger.removed(obj.key, "already-gone")
+                continue
+            if info.get("post_id"):
+                continue  # attached: it goes with its post
+            if info.get("user_id") == BOOKMARK_OWNER:
+                # Upstream only a channel bookmark can take such a file (DeleteChannelBookmark
+                # deletes its FileInfo), which this cleanup does not do yet: said, not hidden.
+                obj.removed = "bookmark"
+                self.ledger.removed(obj.key, "bookmark")  # counted from the ledger below
+                continue
+            groups.setdefault((str(info.get("user_id", "")), str(info.get("channel_id", ""))), [])
+            groups[(str(info.get("user_id", "")), str(info.get("channel_id", "")))].append(obj)
+        for (user_id, channel_id), files in groups.items():
+            channel = channels.get(channel_id)
+            if channel is None or (user_id != self.admin.user_id and user_id not in users):
+                for obj in files:  # never act as, or post into, anything the run did not make
+                    self.report.left.append(
+                        f"file {obj.name} ({obj.id}): created by {user_id or '?'} in channel "
+                        f"{channel_id or '?'}, not both the run's; not attached"
+                    )
+                    obj.removed = "left"
+                continue
+            try:
+                actor, logged_in = self._as_user(user_id, users)
+            except ApiError as exc:
+                for obj in files:
+                    self.report.left.append(f"file {obj.name}: {exc.reason}")
+                    obj.removed = "left"
+                continue
+            try:
+                for start in range(0, len(files), 5):
+                    self._throwaway_post(actor, channel, files[start : start + 5])
+            except ApiError as exc:
+                for obj in files:
+                    if obj.removed is None:
+                        self.report.left.append(f"file {obj.name}: {exc.reason}")
+            finally:
+                if logged_in:
+                    self.logout(actor)
+
+    def _file_info(self, file_id: str) -> dict[str, Any] | None:
+        response = self.t.request("GET", f"{API}/files/{file_id}/info", actor=self.admin)
+        if response.status_code == 404 and error_id_of(response) != NO_ROUTE:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code != 200 or not isinstance(body, dict):
+            raise ApiError("GET", f"/files/{file_id}/info", response.status_code, "", "")
+        return body
+
+    def _as_user(self, user_id: str, users: dict[str, LedgerObject]) -> tuple[Actor, bool]:
+        if user_id == self.admin.user_id:
+            return self.admin, False
+        password = "Mmc-" + secrets.token_urlsafe(18) + "9!"
+        self.t.secrets.add(password)
+        self.t.api("PUT", f"/users/{user_id}/password", self.admin, json={"new_password": password})
+        user = users[user_id]
+        response = self.t.request(
+            "POST", API + "/users/login", json={"login_id": user.name, "password": password}
+        )
+        token = response.headers.get("token", "")
+        if response.status_code != 200 or not token:
+            raise ApiError("POST", "/users/login", response.status_code, error_id_of(response), "")
+        self.t.secrets.add(token)
+        return Actor(name=user.name, token=token, user_id=user_id), True
+
+    def _throwaway_post(
+        self, actor: Actor, channel: LedgerObject, files: list[LedgerObject]
+    ) -> None:
+        message = f"mmconform cleanup: {len(files)} file(s) to delete"
+        key = self.ledger.intent("post", message, parent=channel.key, files=[o.key for o in files])
+        body = self.t.api(
+            "POST",
+            "/posts",
+            actor,
+            json={"channel_id": channel.id, "message": message, "file_ids": [o.id for o in files]},
+        )
+        post = LedgerObject(
+            key=key, kind="post", name=message, parent=channel.key, id=str(body["id"])
+        )
+        post.extra["files"] = [o.key for o in files]
+        self.ledger.created(key, str(body["id"]))
+        self.state.objects[key] = post
+
+    def logout(self, actor: Actor) -> None:
+        """POST /api/v4/users/logout revokes the session of the token it is sent with."""
+        try:
+            self.t.api("POST", "/users/logout", actor)
+        except ApiError as exc:
+            self.report.left.append(f"session of {actor.name}: logout {exc.reason}")
+
+    def settle_files(self) -> None:
+        """What the sweep did not take: gone (404) after all, or truly left."""
+        for obj in self.state.pending_objects():
+            if obj.kind != "file":
+                continue
+            if obj.id is None:
+                # The crash came between the upload and its answer; no API finds a file by
+                # name, so it may exist (it is unattached and its channel goes below).
+                self.report.left.append(f"file {obj.name}: the upload's answer was never recorded")
+                continue
+            try:
+                info = self._file_info(obj.id)
+            except ApiError as exc:
+                self.report.left.append(f"file {obj.name}: {exc.reason}")
+                continue
+            if info is None:
+                obj.removed = "with-post"
+                self.ledger.removed(obj.key, "with-post")
+            else:
+                self.report.left.append(f"file {obj.name}: still readable ({obj.id})")
+
     def config(self) -> None:
+        """Put back what this ledger's run changed, and only where its value is still in force.
+
+        A setting already back at its old value is done; one someone changed since (it holds
+        neither the old value nor the run's) is left alone and reported.
+        """
         pending = self.state.pending_config()
         if not pending:
             return
-        values = {}
+        old: dict[str, Any] = {}
+        new: dict[str, Any] = {}
         for change in pending:  # newest first: the oldest value of a setting wins
-            values[change.setting] = change.old
+            old[change.setting] = change.old
+            new.setdefault(change.setting, change.new)
         try:
-            self.t.api("PUT", "/config/patch", self.admin, json=nested_patch(values))
+            current = read_config(self.t, self.admin)
         except ApiError as exc:
-            self.report.left.append(f"config {', '.join(sorted(values))}: {exc.reason}")
+            self.report.left.append(f"config {', '.join(sorted(old))}: {exc.reason}")
             return
+        values: dict[str, Any] = {}
+        done: set[str] = set()
+        for setting, value in old.items():
+            now = get_setting(current, setting)
+            if now == value:
+                done.add(setting)
+            elif new[setting] is None or now == new[setting]:
+                values[setting] = value
+            else:
+                done.add(setting)
+                self.report.left.append(
+                    f"config {setting}: changed since the run by someone else; left as it is"
+                )
+        if values:
+            try:
+                self.t.api("PUT", "/config/patch", self.admin, json=nested_patch(values))
+            except ApiError as exc:
+                self.report.left.append(f"config {', '.join(sorted(values))}: {exc.reason}")
+                values = {}
         for change in pending:
-            self.ledger.config_restored(change.key)
+            if change.setting in values or change.setting in done:
+                self.ledger.config_restored(change.key)
         self.report.restored += [f"config {s}" for s in sorted(values)]
 
     def licence(self, licence_bytes: bytes | None) -> None:
@@ -215,14 +411,27 @@ def cleanup_ledger(
     writer = Ledger(path, owner)
     cleaner = _Cleaner(target, admin, state, writer)
     containers = [o for o in state.pending_objects() if o.kind in ("team", "channel")]
+    # The run's own config changes first: a crash inside a row can leave, say, attachments
+    # off, and then not even the admin may read a file's info to retire it.
+    cleaner.config()
     made = []
     if allow_config_changes and containers:
         # Permanent deletion through the API is off by default; switch it on for the sweep.
         made = apply_settings(target, admin, writer, _PERMANENT_DELETION)
     try:
+        cleaner.retire_files()
         cleaner.objects()
+        cleaner.settle_files()
     finally:
         restore_settings(target, admin, writer, made)
-    cleaner.config()
     cleaner.licence(licence_bytes)
+    cleaner.report.kept = [
+        f"direct channel {o.name}: the API cannot delete a direct channel (both members are "
+        "the run's users, deactivated)"
+        for o in state.objects.values()
+        if o.kind == "channel" and o.extra.get("type") == "D" and o.id is not None
+    ]
+    cleaner.report.bookmark_files = [
+        f"file {o.name} ({o.id})" for o in state.objects.values() if o.removed == "bookmark"
+    ]
     return cleaner.report

@@ -5,6 +5,12 @@ every row holds a shared lock on `<run dir>/target.lock` and a row that changes 
 licence holds it exclusively, changes, checks, and restores before releasing. Whether a change is
 allowed at all is the user's decision (`--allow-config-changes`, `--allow-license-changes`);
 without it the row is "not applicable" and names the flag.
+
+Licence safety is a rule of the house: no request that could change the licence (POST or DELETE
+/api/v4/license, as ANY actor, matrix and fuzz alike) is sent without --allow-license-changes and
+a checked --license-file, because whether a refused actor can change it is exactly what is being
+tested. With them, the state is read before and after every such section; a change a refused
+request made is shouted, undone from the file and fails the requirement the server broke.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mmconform.live_target.client import Actor, Target
+from mmconform.live_target.client import Actor, ApiError, Target
 from mmconform.live_target.ledger import Ledger
+from mmconform.live_target.licence import Installed, installed
 from mmconform.live_target.settings import (
     apply_settings,
     differences,
@@ -25,6 +32,13 @@ from mmconform.live_target.settings import (
     read_config,
     restore_settings,
 )
+from mmconform.live_target.verdict import ConformanceFailure
+
+NEEDS_LICENCE_FLAG = (
+    "needs --allow-license-changes and --license-file (this request may change the target's "
+    "licence, whoever sends it)"
+)
+ALARM_FILE = "licence-alarm.txt"
 
 
 class NotApplicable(Exception):
@@ -36,6 +50,7 @@ class Permissions:
     allow_config_changes: bool = False
     allow_license_changes: bool = False
     license_bytes: bytes | None = None
+    license_id: str | None = None
     signing_key: bytes | None = None
     disposable: bool = False
 
@@ -113,39 +128,91 @@ class Gate:
             yield
 
     def is_licensed(self) -> bool:
-        body = self.target.api("GET", "/license/client?format=old", self.admin)
-        return isinstance(body, dict) and str(body.get("IsLicensed", "false")) == "true"
+        return self.licence_state().licensed
+
+    def licence_state(self) -> Installed:
+        return installed(self.target, self.admin)
+
+    def may_change_licence(self) -> bool:
+        return bool(self.perms.allow_license_changes and self.perms.license_bytes)
 
     @contextmanager
-    def licence_change(self, action: str, *, restore_needed: bool = True) -> Iterator[None]:
+    def licence_change(
+        self, action: str, *, restore_needed: bool = True, refused: tuple[str, ...] = ()
+    ) -> Iterator[None]:
         """Exclusive; records the licence state and re-establishes it afterwards.
 
-        Without --allow-license-changes a row that may change the licence runs only on an
-        unlicensed target (nothing to lose); the restore then removes whatever got installed.
+        `refused` names the requirements of a request that must not change the licence: if it
+        did, the change is written to the alarm file and stderr, undone, and the section fails
+        with those requirements even when the answer itself looked right.
         """
+        if not self.may_change_licence():
+            raise NotApplicable(NEEDS_LICENCE_FLAG)
         with self._lock(fcntl.LOCK_EX):
-            was_licensed = self.is_licensed()
-            if was_licensed and not (self.perms.allow_license_changes and self.perms.license_bytes):
+            before = self.licence_state()
+            if before.licensed and self.perms.license_id and before.id != self.perms.license_id:
                 raise NotApplicable(
-                    "needs --allow-license-changes and --license-file (the target is licensed "
-                    "and this request may change its licence)"
+                    f"the installed licence ({before.id}) is not --license-file's "
+                    f"({self.perms.license_id}); nothing that could remove it is sent"
                 )
-            key = self.ledger.licence_change(action, was_licensed)
+            key = self.ledger.licence_change(action, before.licensed, before.id)
+            alarm: str | None = None
             try:
                 yield
             finally:
-                if restore_needed or self.is_licensed() != was_licensed:
-                    self.restore_licence(was_licensed)
+                after = self.licence_state()
+                if refused and after != before:
+                    alarm = self._alarm(action, refused, before, after)
+                if restore_needed or after != before:
+                    self.restore_licence(before.licensed)
+                if alarm is not None:
+                    back = self.licence_state()
+                    alarm += " Restored." if back == before else " NOT restored: fix it by hand."
+                    self._shout(alarm)
                 self.ledger.licence_restored(key)
+                if alarm is not None:  # wins over whatever the section raised: it matters more
+                    raise ConformanceFailure(alarm)
+
+    def check_unchanged(self, action: str, refused: tuple[str, ...], before: Installed) -> None:
+        """After one refused-actor licence request inside `licence_change`: fail at once."""
+        after = self.licence_state()
+        if after == before:
+            return
+        alarm = self._alarm(action, refused, before, after)
+        self.restore_licence(before.licensed)
+        back = self.licence_state()
+        alarm += " Restored." if back == before else " NOT restored: fix it by hand."
+        self._shout(alarm)
+        raise ConformanceFailure(alarm)
+
+    @staticmethod
+    def _alarm(action: str, refused: tuple[str, ...], before: Installed, after: Installed) -> str:
+        def show(state: Installed) -> str:
+            return f"licence {state.id or '?'}" if state.licensed else "no licence"
+
+        return (
+            f"[{', '.join(refused)}] THE TARGET'S LICENCE CHANGED after a refused {action} "
+            f"request: {show(before)} before, {show(after)} after."
+        )
+
+    def _shout(self, text: str) -> None:
+        import sys
+
+        with (self.lock_path.parent / ALARM_FILE).open("a", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        sys.stderr.write(f"\nmmconform: WARNING: {text}\n")
 
     def restore_licence(self, was_licensed: bool) -> None:
-        if was_licensed:
-            assert self.perms.license_bytes is not None
-            self.target.api(
-                "POST",
-                "/license",
-                self.admin,
-                files={"license": ("restore.mattermost-license", self.perms.license_bytes)},
-            )
-        elif self.is_licensed():
-            self.target.api("DELETE", "/license", self.admin)
+        try:
+            if was_licensed:
+                assert self.perms.license_bytes is not None
+                self.target.api(
+                    "POST",
+                    "/license",
+                    self.admin,
+                    files={"license": ("restore.mattermost-license", self.perms.license_bytes)},
+                )
+            elif self.is_licensed():
+                self.target.api("DELETE", "/license", self.admin)
+        except ApiError as exc:
+            self._shout(f"could not restore the target's licence: {exc.reason}")

@@ -41,6 +41,7 @@ class ConfigChange:
     key: str
     setting: str
     old: Any
+    new: Any = None
     restored: bool = False
 
 
@@ -55,6 +56,7 @@ class LicenseChange:
 @dataclass
 class LedgerState:
     objects: dict[str, LedgerObject] = field(default_factory=dict)
+    target: dict[str, Any] | None = None
     config: list[ConfigChange] = field(default_factory=list)
     licence: list[LicenseChange] = field(default_factory=list)
 
@@ -65,6 +67,7 @@ class LedgerState:
             objects={k: o for k, o in self.objects.items() if k.startswith(mine)},
             config=[c for c in self.config if c.key.startswith(mine)],
             licence=[c for c in self.licence if c.key.startswith(mine)],
+            target=self.target,
         )
 
     def pending_objects(self) -> list[LedgerObject]:
@@ -106,6 +109,10 @@ class Ledger:
         self._seq += 1
         return f"{self.owner}:{self._nonce}-{self._seq}"
 
+    def bind(self, identity: dict[str, Any]) -> None:
+        """The first record: which server this ledger's objects live on (see identity.py)."""
+        self._append({"t": "target", "key": "target", **identity})
+
     def intent(self, kind: str, name: str, parent: str | None = None, **extra: Any) -> str:
         """Record that `kind` named `name` is about to be created; returns its ledger key."""
         if kind not in KINDS:
@@ -128,18 +135,23 @@ class Ledger:
             record["id"] = object_id
         self._append(record)
 
-    def config_change(self, setting: str, old: Any) -> str:
-        """Record the value to restore before `setting` is changed."""
+    def config_change(self, setting: str, old: Any, new: Any = None) -> str:
+        """Record the value to restore (and the one about to be set) before `setting` changes."""
         key = self._next_key()
-        self._append({"t": "config", "key": key, "setting": setting, "old": old})
+        record = {"t": "config", "key": key, "setting": setting, "old": old}
+        if new is not None:
+            record["new"] = new
+        self._append(record)
         return key
 
     def config_restored(self, key: str) -> None:
         self._append({"t": "config_restored", "key": key})
 
-    def licence_change(self, action: str, was_licensed: bool) -> str:
+    def licence_change(self, action: str, was_licensed: bool, licence_id: str = "") -> str:
         key = self._next_key()
-        self._append({"t": "license", "key": key, "action": action, "was_licensed": was_licensed})
+        record: dict[str, Any] = {"t": "license", "key": key, "action": action}
+        record.update(was_licensed=was_licensed, licence_id=licence_id)
+        self._append(record)
         return key
 
     def licence_restored(self, key: str) -> None:
@@ -173,7 +185,10 @@ def read_ledger(path: Path) -> LedgerState:
     for number, rec in _records(path):
         key = str(rec["key"])
         kind = rec["t"]
-        if kind == "intent":
+        if kind == "target":
+            if state.target is None:  # the first binding wins; a later one changes nothing
+                state.target = {k: v for k, v in rec.items() if k not in ("t", "key")}
+        elif kind == "intent":
             state.objects[key] = LedgerObject(
                 key=key,
                 kind=str(rec["kind"]),
@@ -192,7 +207,9 @@ def read_ledger(path: Path) -> LedgerState:
                 if rec.get("id") and obj.id is None:
                     obj.id = str(rec["id"])
         elif kind == "config":
-            change = ConfigChange(key=key, setting=str(rec["setting"]), old=rec.get("old"))
+            change = ConfigChange(
+                key=key, setting=str(rec["setting"]), old=rec.get("old"), new=rec.get("new")
+            )
             config_by_key[key] = change
             state.config.append(change)
         elif kind == "config_restored" and key in config_by_key:

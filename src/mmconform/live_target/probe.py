@@ -26,11 +26,21 @@ class ProbeResult:
     version: str | None
     admin: Actor = field(repr=False)
     roles: str = ""
+    # True when the probe logged in with a password: that session is the suite's to end
+    # (`logout`); a token the user gave is never revoked.
+    logged_in: bool = False
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on a port that is no number or out of range)
+    except ValueError as exc:
+        raise UsageError(
+            f"--url {url!r} is not a valid URL ({exc}); give the server root, "
+            "e.g. https://chat.example.com"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
         raise UsageError(
             f"--url {url!r} is not an http(s) URL; give the server root, "
             "e.g. https://chat.example.com"
@@ -91,7 +101,15 @@ def _whoami(target: Target, actor: Actor, how: str) -> tuple[Actor, str]:
             f"{error_id_of(response) or 'no error id'}); give a valid token or "
             "--login/--password of a system admin"
         )
-    me = response.json()
+    try:
+        me = response.json()
+    except ValueError:
+        me = None
+    if not isinstance(me, dict) or not isinstance(me.get("id"), str) or not me["id"]:
+        raise UsageError(
+            f"{target.base_url} answered GET /api/v4/users/me without a user (no JSON object with "
+            "an id); it does not behave like Mattermost: check --url"
+        )
     roles = str(me.get("roles", ""))
     username = str(me.get("username", "?"))
     if "system_admin" not in roles.split():
@@ -139,8 +157,34 @@ def probe(
             admin, roles = _whoami(target, Actor("system_admin", token=token), "the token")
         else:
             assert login is not None and password is not None
-            admin, roles = _whoami(target, _login(target, login, password), f"login {login!r}")
+            session = _login(target, login, password)
+            try:
+                admin, roles = _whoami(target, session, f"login {login!r}")
+            except UsageError:  # not usable: the session we opened is ended at once
+                target.request("POST", API + "/users/logout", actor=session)
+                raise
     finally:
         target.close()
     version = server_version or version_from_header(version_id)
-    return ProbeResult(url=url, version_id=version_id, version=version, admin=admin, roles=roles)
+    return ProbeResult(
+        url=url,
+        version_id=version_id,
+        version=version,
+        admin=admin,
+        roles=roles,
+        logged_in=not token,
+    )
+
+
+def logout(result: ProbeResult, *, transport: httpx.BaseTransport | None = None) -> None:
+    """End the session the probe logged in (POST /api/v4/users/logout revokes the session of
+    the token it is sent with, `api4/user.go Logout`); a token the user gave stays valid."""
+    if not result.logged_in:
+        return
+    target = Target(result.url, transport=transport)
+    try:
+        target.request("POST", API + "/users/logout", actor=result.admin)
+    except TargetFailed:
+        pass  # the target is gone; so is the session's use
+    finally:
+        target.close()

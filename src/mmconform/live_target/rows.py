@@ -140,11 +140,12 @@ class RowRunner:
     def restricted_licence(self, row: Row) -> Iterator[None]:
         """The licence state a restricted row needs must already hold: its admin cannot change
         it. Only a server ignoring the restriction changes it, and then the gate restores it."""
+        refused = row.requirements if row.expect >= 400 else ()
         if row.operation != "RemoveLicenseFile":
-            with self.gate.settings({}):
+            with self.gate.licence_change(row.operation, restore_needed=False, refused=refused):
                 yield
             return
-        with self.gate.licence_change(row.operation, restore_needed=False):
+        with self.gate.licence_change(row.operation, restore_needed=False, refused=refused):
             licensed = self.gate.is_licensed()
             if licensed != (row.state == "installed"):
                 raise NotApplicable(
@@ -173,14 +174,19 @@ class RowRunner:
             "extra_users_only",
             "bad_record_id",
         )
+        # A request expected to be refused must leave the licence as it was (gate.licence_change).
+        refused = row.requirements if row.expect >= 400 else ()
         if row.config == "restricted_admin":
             with self.restricted_licence(row):
                 yield
         elif row.operation == "RemoveLicenseFile" or admin_licence:
-            with self.gate.licence_change(row.operation):
+            with self.gate.licence_change(row.operation, refused=refused):
                 if row.state == "not_installed" and self.gate.is_licensed():
                     # Removing a licence when none is loaded is a no-op upstream, still 200.
                     self.world.target.api("DELETE", "/license", self.world.admin)
+                yield
+        elif row.operation == "UploadLicenseFile":  # any actor: it could install a licence
+            with self.gate.licence_change(row.operation, restore_needed=False, refused=refused):
                 yield
         elif row.config == "salt_changed":
             with self.gate.exclusive():
@@ -499,11 +505,15 @@ class RowRunner:
 
     def record_upload(self, key: str, response: httpx.Response) -> None:
         try:
-            file_id = response.json()["file_infos"][0]["id"]
-        except (ValueError, KeyError, IndexError, TypeError):
+            ids = [str(info["id"]) for info in response.json()["file_infos"]]
+        except (ValueError, KeyError, TypeError):
+            ids = []
+        if not ids:
             self.world.ledger.removed(key, "never-created")
             return
-        self.world.ledger.created(key, str(file_id))
+        self.world.ledger.created(key, ids[0])
+        for extra in ids[1:]:  # several files in one request: each its own entry
+            self.world.ledger.created(self.world.ledger.intent("file", "(same upload)"), extra)
 
     def send(self, request: Request, actor: Actor) -> httpx.Response:
         return self.world.target.request(

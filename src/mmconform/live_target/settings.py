@@ -55,7 +55,7 @@ def apply_settings(
     made: list[tuple[str, str, Any]] = []
     for setting in changes:
         old = get_setting(config, setting)
-        made.append((ledger.config_change(setting, old), setting, old))
+        made.append((ledger.config_change(setting, old, changes[setting]), setting, old))
     if changes:
         target.api("PUT", "/config/patch", admin, json=nested_patch(changes))
         _await_settings(target, admin, changes)

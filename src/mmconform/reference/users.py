@@ -307,8 +307,39 @@ async def create_token(ctx: Ctx) -> Response:
     return json_response({**row, "is_active": True})
 
 
+async def update_password(ctx: Ctx) -> Response:
+    """`api4/user.go updatePassword` (plain-password flow): yourself with current_password, or
+    another user with manage_system (target is an admin) or
+    sysconsole_write_user_management_users (anyone else); otherwise 403. The "already_hashed"
+    flow is not modelled. Upstream then mails the user (`UpdatePasswordByUserIdSendEmail`)."""
+    ctx.path_id("user_id")
+    body = await ctx.json_object("new_password")
+    new_password = str(body.get("new_password") or "")
+    user = _target_user(ctx)
+    is_admin = "system_admin" in str(user["roles"]).split()
+    needed = "manage_system" if is_admin else "sysconsole_write_user_management_users"
+    if user["id"] == ctx.session.user_id:
+        current = str(body.get("current_password") or "")
+        if not current:
+            raise invalid_body_param("current_password")
+        if not check_password(str(user["password_hash"]), current):
+            raise AppError("api.user.check_user_password.invalid.app_error", 401)
+    elif not ctx.state.authz.to(ctx.session, needed):
+        raise AppError("api.user.update_password.context.app_error", 403)
+    if len(new_password) < 5:
+        raise AppError("model.user.is_valid.pwd_length.app_error", 400)
+    ctx.state.store.run(
+        "UPDATE users SET password_hash = ?, update_at = ? WHERE id = ?",
+        hash_password(new_password),
+        now_ms(),
+        user["id"],
+    )
+    return status_ok()
+
+
 ROUTES = [
     Route("/api/v4/users", endpoint(create_user, session=False), methods=["POST"]),
+    Route("/api/v4/users/{user_id:mmid}/password", endpoint(update_password), methods=["PUT"]),
     Route("/api/v4/users/login", endpoint(login, session=False), methods=["POST"]),
     Route("/api/v4/users/logout", endpoint(logout, session=False), methods=["POST"]),
     Route("/api/v4/users/{user_id:mmid}", endpoint(get_user), methods=["GET"]),

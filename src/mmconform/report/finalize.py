@@ -12,6 +12,7 @@ from mmconform.report.model import (
     CERTIFICATE_NAME,
     RESULTS_NAME,
     load_results,
+    require_verdict,
     write_json,
 )
 from mmconform.report.redact import Scrubber
@@ -27,7 +28,7 @@ def finalize_run(run_dir: Path, *, target_url: str, sign_key: Path | None = None
     Raises `UsageError` when results.json is missing or malformed or the key is unusable.
     """
     results_file = run_dir / RESULTS_NAME
-    results = load_results(results_file)
+    results = require_verdict(load_results(results_file), results_file)
     scrub_run_dir(run_dir)
     results_bytes = results_file.read_bytes()
     private_key = None

@@ -90,3 +90,14 @@ def load_results(run: Path) -> dict[str, Any]:
         if not isinstance(entry, dict) or entry.get("verdict") not in REQUIREMENT_VERDICTS:
             raise UsageError(f"{path}: requirement {req_id} has no valid 'verdict'; {fix}")
     return data
+
+
+def require_verdict(data: dict[str, Any], run: Path) -> dict[str, Any]:
+    """An interrupted run's results.json is evidence of nothing: refuse to judge by it."""
+    reason = data.get("interrupted")
+    if reason:
+        raise UsageError(
+            f"{results_path(run)}: the run was interrupted ({reason}); its results are no "
+            "verdict: run it again to the end"
+        )
+    return data

@@ -35,6 +35,7 @@ from mmconform.traffic import TRAFFIC, Traffic
 
 REQUIREMENTS_PROPERTY = "mm_requirements"
 TRAFFIC_OUTPUT = "mm_traffic"
+INTERRUPTED = "INTERRUPTED"
 # Credentials the main plugin may have been handed; their literal values are scrubbed everywhere.
 _SECRET_OPTIONS = ("mm_token", "mm_password")
 # The main plugin's environment fallbacks (secrets belong in the environment, not in argv).
@@ -114,6 +115,7 @@ class ResultsCollector:
         self.records: dict[str, TestRecord] = {}
         self.started_at = now_utc()
         self.written: tuple[Path, str] | None = None
+        self.stopped: str | None = None
         self.registry, self.registry_info = self._load_registry()
         # Every process's requests and 429s (workers report theirs through xdist workeroutput).
         self.traffic = Traffic()
@@ -207,7 +209,16 @@ class ResultsCollector:
         # --collect-only ran nothing: an all-untested results.json would only mislead.
         if self.is_worker or not run_dir or self.config.option.collectonly:
             return
-        self.write(Path(run_dir))
+        self.write(Path(run_dir), interrupted=_interruption(session, self.stopped))
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C, and `pytest.exit` (a target that died mid-run) alike: the rest never ran."""
+        if isinstance(excinfo.value, pytest.Session.Interrupted):
+            return  # pytest's own stop after collection errors: those are judged as errors
+        if isinstance(excinfo.value, KeyboardInterrupt):
+            self.stopped = "interrupted (Ctrl-C)"
+        else:
+            self.stopped = f"stopped: {str(excinfo.value).splitlines()[0][:200]}"
 
     def pytest_unconfigure(self) -> None:
         """JUnit XML and allure results are complete now; take out the secrets they quote."""
@@ -243,7 +254,7 @@ class ResultsCollector:
         self.traffic = total
         return total.as_dict()
 
-    def write(self, run_dir: Path) -> Path:
+    def write(self, run_dir: Path, interrupted: str | None = None) -> Path:
         seed = self.config.getoption("mm_seed", default=None)
         context = RunContext(
             target_url=main_option(self.config, "mm_url"),
@@ -258,8 +269,25 @@ class ResultsCollector:
         document = build_results(
             list(self.records.values()), self.metas(), context, self._scrubber()
         )
+        if interrupted is not None:
+            # Tests that never ran are "untested", which reads like a real NOT CONFORMANT; an
+            # interrupted run is no verdict at all (verify, diff and finalize refuse it).
+            document["interrupted"] = interrupted
+            document["summary"]["verdict"] = INTERRUPTED
         run_dir.mkdir(parents=True, exist_ok=True)
         path = run_dir / RESULTS_NAME
         write_json(path, document)
         self.written = (path, str(document["summary"]["verdict"]))
         return path
+
+
+def _interruption(session: pytest.Session, stopped: str | None) -> str | None:
+    """Why the session stopped before running everything it collected, or None.
+
+    A collection error is not an interruption: it is recorded as an erroring test and judged.
+    """
+    if stopped is not None:
+        return stopped
+    if session.shouldstop or session.shouldfail:  # -x / --maxfail, or a plugin's stop
+        return f"stopped early: {session.shouldstop or session.shouldfail}"
+    return None

@@ -14,7 +14,7 @@ from typing import Any
 
 from mmconform.errors import UsageError
 from mmconform.report.certificate import KIND, compute_digest, rederive
-from mmconform.report.model import RESULTS_NAME, SCHEMA, load_results, read_json
+from mmconform.report.model import RESULTS_NAME, SCHEMA, load_results, read_json, require_verdict
 from mmconform.report.verdicts import overall_verdict
 
 # Run facts the certificate copies from results.json; they must agree.
@@ -131,7 +131,7 @@ def verify_certificate(
         )
     _check_signature(cert, public_key, out)
     results_file = results_path or cert_path.parent / RESULTS_NAME
-    results = load_results(results_file)
+    results = require_verdict(load_results(results_file), results_file)
     results_sha = hashlib.sha256(results_file.read_bytes()).hexdigest()
     bound = (cert.get("digests") or {}).get("results")
     if bound != results_sha:
