@@ -42,6 +42,7 @@ BUILD_NUMBER = "0"
 # Seeded faults (faults.yaml) under which an old version has every rule of versions.yaml.
 _NEWEST_RULES = frozenset({"newest-rules-reported-as-9-5", "newest-rules-reported-as-7-2"})
 
+
 def mark_plain(scope: Scope) -> None:
     """This answer does not come from `web.Handler.ServeHTTP` (gorilla's own 404/405/301, the
     /api/v4 catch-all, an answer written before ServeHTTP sets its headers), so CommonHeaders
