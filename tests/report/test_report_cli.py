@@ -26,7 +26,7 @@ def test_summary(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out[0] == "Target: http://127.0.0.1:8065 (version 9.4.0), profile ci, seed 42"
     assert "Requirements: 3 passed, 1 failed, 1 not applicable, 0 untested (5 total)" in out
     assert "Verdict: NOT CONFORMANT" in out
-    assert "  - MUST FILES-GET-001 failed" in out
+    assert "  - MUST FILES-GET-001 failed: Uploader reads own file" in out
 
 
 def test_summary_points_at_certificate(run: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,7 @@ def test_read():
 
 @pytest.mark.requirement("FILES-GET-002", "FILES-GET-001")
 def test_refuse():
-    assert 200 == 403, "expected 403, got 200"
+    assert 200 == 403, "[FILES-GET-002] [FILES-GET-001] expected 403, got 200"
 
 @pytest.mark.requirement("LICENSE-UPLOAD-001")
 def test_guest():
@@ -101,6 +101,14 @@ def test_requirement_verdicts_and_version_range(pytester: pytest.Pytester) -> No
         "server version 10.11.0 outside range <9.5"
     ]
     assert data["summary"]["verdict"] == "NOT CONFORMANT"
+    # The setup error names no requirement: a suite error, charged to nothing.
+    assert [e["nodeid"] for e in data["summary"]["unattributed"]] == [
+        "test_suite.py::test_needs_world"
+    ]
+    assert any(
+        b.startswith("suite error: test_suite.py::test_needs_world")
+        for b in data["summary"]["blockers"]
+    )
 
 
 def test_old_server_is_judged_by_its_own_rules(pytester: pytest.Pytester) -> None:

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from mmconform.report.labels import labels_for, source_links
-from mmconform.report.verdicts import RequirementMeta, derive_requirements, overall_verdict
+from mmconform.report.verdicts import (
+    RequirementMeta,
+    counted_requirements,
+    derive_requirements,
+    overall_verdict,
+    unattributed,
+)
 
 MUST = RequirementMeta(level="MUST", title="t")
 
@@ -106,16 +112,40 @@ def test_source_links_keep_urls() -> None:
     [
         pytest.param("Failed: [B-001] got 200; it must be refused", {"B-001"}, id="names-one"),
         pytest.param("Failed: row [A-001, C-001]: unexpected status", {"A-001", "C-001"}, id="two"),
-        pytest.param("Failed: unexpected status", {"A-001", "B-001", "C-001"}, id="names-none"),
-        pytest.param("Failed: [XB-001] not B-001x", {"A-001", "B-001", "C-001"}, id="partial"),
+        pytest.param("Failed: unexpected status", set(), id="names-none"),
+        pytest.param("Failed: [XB-001] not B-001x", set(), id="partial"),
+        pytest.param("Failed: [A-001] x; [D-001] y", {"A-001", "D-001"}, id="not-carried"),
     ],
 )
 def test_failure_is_charged_to_the_requirements_its_message_names(
     message: str, failed: set[str]
 ) -> None:
-    metas = {"A-001": MUST, "B-001": MUST, "C-001": MUST}
+    metas = {"A-001": MUST, "B-001": MUST, "C-001": MUST, "D-001": MUST}
     failing = {**_test("failed", "A-001", "B-001", "C-001"), "message": message}
-    passing = {**_test("passed", "A-001", "B-001", "C-001"), "nodeid": "t::other"}
+    passing = {**_test("passed", "A-001", "B-001", "C-001", "D-001"), "nodeid": "t::other"}
     derived = derive_requirements(metas, [failing, passing], None)
     assert {r for r, v in derived.items() if v["verdict"] == "failed"} == failed
     assert {r for r, v in derived.items() if v["verdict"] == "passed"} == set(metas) - failed
+    verdict, blockers = overall_verdict(derived, [failing, passing])
+    suite_errors = [b for b in blockers if b.startswith("suite error:")]
+    assert verdict == "NOT CONFORMANT"
+    assert len(suite_errors) == (0 if failed else 1)
+
+
+def test_a_single_requirement_test_needs_not_name_it() -> None:
+    failing = {**_test("failed", "A-001"), "message": "assert 403 == 404"}
+    assert counted_requirements(failing) == ["A-001"]
+    assert unattributed([failing]) == []
+
+
+def test_a_failure_without_requirements_is_a_suite_error() -> None:
+    broken = {"nodeid": "t::collect", "outcome": "error", "requirements": [], "message": "boom"}
+    assert unattributed([broken]) == [
+        {"nodeid": "t::collect", "outcome": "error", "requirements": [], "message": "boom"}
+    ]
+    derived = derive_requirements({"A-001": MUST}, [_test("passed", "A-001"), broken], None)
+    verdict, blockers = overall_verdict(derived, [broken])
+    assert verdict == "NOT CONFORMANT"
+    assert blockers == [
+        "suite error: t::collect failed naming none of its requirements (none): boom"
+    ]

@@ -21,6 +21,8 @@ import hypothesis
 from hypothesis import HealthCheck, Phase
 
 from mmconform.fuzz import checks as _checks  # noqa: F401  (registers the Mattermost checks)
+from mmconform.fuzz.attribution import Attribution, load_attribution
+from mmconform.fuzz.attribution import install as install_attribution
 from mmconform.fuzz.identity import IdentityHolder, install_identity
 from mmconform.fuzz.inputs import PoolHolder, install_world_hooks
 from mmconform.fuzz.profiles import FuzzData, Profile
@@ -55,7 +57,14 @@ def build_schema(
     schema.config.phases.update(phases=list(phases))
     install_world_hooks(schema, fuzz.pool)
     install_identity(schema, fuzz.identity)
+    install_attribution(schema, _attribution())
     return schema
+
+
+@functools.cache
+def _attribution() -> Attribution:
+    """conformance/checks.yaml, validated against the registry once per process."""
+    return load_attribution()
 
 
 @functools.cache

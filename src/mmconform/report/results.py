@@ -18,6 +18,7 @@ from mmconform.report.verdicts import (
     count_verdicts,
     derive_requirements,
     overall_verdict,
+    unattributed,
 )
 
 MESSAGE_LINES = 6
@@ -76,7 +77,7 @@ def build_results(
     """The whole results.json document, secrets scrubbed."""
     tests = [r.as_json() for r in sorted(records, key=lambda r: r.nodeid)]
     requirements = derive_requirements(metas, tests, context.target_version)
-    verdict, blockers = overall_verdict(requirements)
+    verdict, blockers = overall_verdict(requirements, tests)
     outcome_counts = {o: sum(t["outcome"] == o for t in tests) for o in TEST_OUTCOMES}
     document = {
         "schema": SCHEMA,
@@ -94,6 +95,9 @@ def build_results(
             "requirements": count_verdicts(requirements),
             "verdict": verdict,
             "blockers": blockers,
+            # Failures that name none of their requirements: errors of the suite, not of the
+            # target, charged to no requirement (see mmconform.report.verdicts).
+            "unattributed": unattributed(tests, requirements),
         },
     }
     scrubbed: dict[str, Any] = scrubber.tree(document)

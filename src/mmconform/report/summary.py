@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mmconform.report.model import CONFORMANT, NOT_CONFORMANT, TEST_OUTCOMES
-from mmconform.report.verdicts import count_verdicts, overall_verdict
-
-MAX_BLOCKERS_SHOWN = 10
+from mmconform.report.verdicts import count_verdicts, overall_verdict, unattributed
 
 
 @dataclass(frozen=True)
@@ -27,6 +25,10 @@ class RunSummary:
     certificate: Path | None = None
     digest: str | None = None
     signed_by: str | None = None
+    # Failures naming none of their requirements (errors of the suite, see verdicts).
+    suite_errors: tuple[str, ...] = ()
+    # Requirement ID -> title, for the failed-requirement list.
+    titles: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str:
@@ -41,11 +43,17 @@ class RunSummary:
         if self.tests:
             parts = [f"{self.tests.get(o, 0)} {o.replace('_', ' ')}" for o in TEST_OUTCOMES]
             out.append("Tests: " + ", ".join(parts))
+        if self.suite_errors:
+            out.append(
+                f"Suite errors: {len(self.suite_errors)} failure(s) name none of their "
+                "requirements (a bug of the suite, charged to no requirement; report it)"
+            )
         out.append(f"Verdict: {self.verdict}")
-        shown = self.blockers[:MAX_BLOCKERS_SHOWN]
-        out += [f"  - {b}" for b in shown]
-        if len(self.blockers) > len(shown):
-            out.append(f"  - … and {len(self.blockers) - len(shown)} more")
+        # Every blocker, with the requirement's title: the list is what the user acts on.
+        for blocker in self.blockers:
+            req_id = blocker.split()[1] if blocker.startswith(("MUST ", "SHOULD ")) else ""
+            title = self.titles.get(req_id, "")
+            out.append(f"  - {blocker}" + (f": {title}" if title else ""))
         if self.certificate is not None:
             signer = f", signed by {self.signed_by}" if self.signed_by else ", unsigned"
             out.append(f"Certificate: {self.certificate} ({self.digest}{signer})")
@@ -56,7 +64,7 @@ def summarize(
     requirements: Mapping[str, Mapping[str, Any]], tests: list[dict[str, Any]]
 ) -> RunSummary:
     counts = count_verdicts(requirements)
-    verdict, blockers = overall_verdict(requirements)
+    verdict, blockers = overall_verdict(requirements, tests)
     return RunSummary(
         passed=counts["passed"],
         failed=counts["failed"],
@@ -65,4 +73,6 @@ def summarize(
         conformant=verdict == CONFORMANT,
         blockers=tuple(blockers),
         tests={o: sum(t["outcome"] == o for t in tests) for o in TEST_OUTCOMES},
+        suite_errors=tuple(e["nodeid"] for e in unattributed(tests, requirements)),
+        titles={r: str(e.get("title") or "") for r, e in requirements.items()},
     )
