@@ -68,6 +68,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Name every conformance test relative to the conformance folder (mmconform.report.testids).
+
+    First of all hooks, so selection (`--deselect`, `--lf`) and every report see the same id;
+    under xdist each worker renames its identical collection the same way.
+    """
+    from mmconform.report.testids import stable_nodeid
+    from mmconform.resources import conformance_dir
+
+    folder = conformance_dir()
+    for item in items:
+        item._nodeid = stable_nodeid(item.nodeid, getattr(item, "path", None), folder)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(*ids): requirement IDs from conformance/requirements.yaml"
@@ -149,8 +164,11 @@ class ResultsCollector:
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed and not self.is_worker:
-            self.records[report.nodeid] = TestRecord(
-                nodeid=report.nodeid, outcome=ERROR, message=_failure_text(report)
+            from mmconform.report.testids import normalise
+
+            nodeid = normalise(report.nodeid)
+            self.records[nodeid] = TestRecord(
+                nodeid=nodeid, outcome=ERROR, message=_failure_text(report)
             )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
