@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from mmconform.report.labels import labels_for, source_links
+from mmconform.report.labels import UPSTREAM_BLOB, labels_for, source_links
 from mmconform.report.verdicts import (
     RequirementMeta,
     counted_requirements,
@@ -76,6 +76,23 @@ def test_empty_registry_is_not_conformant() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("source", "url"),
+    [
+        ("api4/license.go addLicense", "server/channels/api4/license.go"),
+        ("app/platform/license.go", "server/channels/app/platform/license.go"),
+        ("model/file.go", "server/public/model/file.go"),
+        ("web/handlers.go", "server/channels/web/handlers.go"),
+        ("server/public/model/utils.go", "server/public/model/utils.go"),
+        ("specs/files.yaml", None),
+    ],
+)
+def test_upstream_links_use_monorepo_paths(source: str, url: str | None) -> None:
+    """Pre-monorepo paths (api4/…, model/…) no longer exist upstream."""
+    links = source_links(source)
+    assert links == ([UPSTREAM_BLOB + url] if url else [])
+
+
 def test_labels_for_requirements() -> None:
     labels = labels_for(
         [
@@ -88,9 +105,12 @@ def test_labels_for_requirements() -> None:
             ),
         ]
     )
-    assert labels.epics == ["license", "public-link"]
-    assert labels.features == ["UploadLicenseFile", "GetFileLink", "GetFilePublic"]
+    # No shared operation: the area of the first ID, and no feature guessed from the others.
+    assert labels.epics == ["lic"]
+    assert labels.features == ["several operations"]
     assert labels.stories == ["LIC-001", "PUB-001"]
+    own = labels_for([("PUB-001", "MUST", ("GetFileLink", "GetFilePublic"), "")], "GetFilePublic")
+    assert (own.epics, own.features) == (["public-link"], ["GetFilePublic"])
     assert labels.severity == "critical"
     assert labels.links == [
         (
