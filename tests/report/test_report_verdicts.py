@@ -169,3 +169,25 @@ def test_a_failure_without_requirements_is_a_suite_error() -> None:
     assert blockers == [
         "suite error: t::collect failed naming none of its requirements (none): boom"
     ]
+
+
+def test_summary_lists_every_blocker_with_its_title_and_the_na_reasons() -> None:
+    """Before: the list stopped at 10 ("… and N more"), without titles, and N/A reasons never
+    reached the terminal."""
+    from mmconform.report.summary import summarize
+
+    metas = {f"A-{n:03d}": RequirementMeta(level="MUST", title=f"rule {n}") for n in range(12)}
+    metas["N-001"] = RequirementMeta(level="MUST", title="needs guests")
+    metas["N-002"] = RequirementMeta(level="MUST", title="needs a licence")
+    tests = [{**_test("failed", r), "message": "boom"} for r in metas if r.startswith("A-")]
+    tests += [
+        _test("not_applicable", "N-001", reason="not applicable: the target cannot provide guest"),
+        _test("not_applicable", "N-002", reason="not applicable: the target cannot provide guest"),
+    ]
+    derived = derive_requirements(metas, tests, None)
+    lines = summarize(derived, tests).lines()
+    for n in range(12):
+        assert f"  - MUST A-{n:03d} failed: rule {n}" in lines
+    assert not any("more" in line for line in lines)
+    assert "Not applicable:" in lines
+    assert "  - the target cannot provide guest: N-001, N-002" in lines

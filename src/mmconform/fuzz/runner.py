@@ -180,7 +180,7 @@ class FuzzContext:
             )
         except FailureGroup as exc:
             self.trace(case, "FAIL")
-            raise FuzzFailure(self.report(str(exc))) from None
+            raise FuzzFailure(self.report(failure_text(exc))) from None
         self.trace(case, str(response.status_code))
         return response
 
@@ -211,7 +211,7 @@ class FuzzContext:
                 recorder=recorder,
             )
         except FailureGroup as exc:
-            raise FuzzFailure(self.report(str(exc))) from None
+            raise FuzzFailure(self.report(failure_text(exc))) from None
 
     def auth_headers(self) -> dict[str, str]:
         token = self.identity.token()
@@ -240,6 +240,12 @@ class FuzzContext:
         """The failure text as it may be shown: tokens are gone, curl names a shell variable."""
         var = "MM_TOKEN_" + self.identity.name.upper()
         return self.redact(_FILTERED.sub(f"Authorization: Bearer ${var}", text))
+
+
+def failure_text(group: Any) -> str:
+    """schemathesis' report of a FailureGroup, without BaseExceptionGroup's " (1 sub-exception)"
+    suffix (the report lists the failures already)."""
+    return str(getattr(group, "message", None) or group)
 
 
 def case_phase(case: Any) -> str:

@@ -29,7 +29,7 @@ from mmconform.report.model import (
 from mmconform.report.provenance import file_sha256, now_utc
 from mmconform.report.redact import Scrubber
 from mmconform.report.results import RunContext, TestRecord, build_results, short_message
-from mmconform.report.verdicts import RequirementMeta, metas_from_registry
+from mmconform.report.verdicts import RequirementMeta, bracketed_ids, metas_from_registry
 
 REQUIREMENTS_PROPERTY = "mm_requirements"
 # Credentials the main plugin may have been handed; their literal values are scrubbed everywhere.
@@ -114,8 +114,28 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     ]
 
 
+def _short_terminal_ids(config: pytest.Config) -> None:
+    """FAILED/ERROR lines show a conformance test by its stable id too.
+
+    pytest re-bases every id on the working directory for the terminal
+    (`Config.cwd_relative_nodeid`), which turned `test_fuzz.py::…` back into a path through
+    site-packages (or `conformance/…`); the stable id is what every report and `diff` use.
+    """
+    from mmconform.resources import conformance_dir
+
+    folder = conformance_dir()
+    original = config.cwd_relative_nodeid
+
+    def relative(nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return nodeid if path and (folder / path).is_file() else original(nodeid)
+
+    config.cwd_relative_nodeid = relative  # type: ignore[method-assign]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     _hypothesis_home(config)
+    _short_terminal_ids(config)
     config.addinivalue_line(
         "markers", "requirement(*ids): requirement IDs from conformance/requirements.yaml"
     )
@@ -269,6 +289,7 @@ class ResultsCollector:
         elif report.failed:
             record.outcome = ERROR if report.when == "setup" else FAILED
             record.message = _failure_text(report)
+            record.named = bracketed_ids(report.longreprtext or "")
         else:
             record.outcome = PASSED
 
@@ -310,6 +331,13 @@ class ResultsCollector:
         if self.is_worker or self.written is None:
             return
         verdict = self.written[1]
+        if not os.environ.get("MMCONFORM_CLI"):  # `mmconform run` prints these lines itself
+            from mmconform.report.model import load_results
+            from mmconform.report.summary import summarize
+
+            document = load_results(self.written[0])
+            for line in summarize(document["requirements"], document["tests"]).lines():
+                terminalreporter.write_line(line)
         terminalreporter.write_line(f"mmconform: {self.written[0]} written ({verdict})")
         if self.registry_info.get("error"):
             terminalreporter.write_line(

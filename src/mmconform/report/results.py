@@ -35,6 +35,9 @@ class TestRecord:
     message: str | None = None
     requirements: list[str] = field(default_factory=list)
     duration: float = 0.0
+    # Requirement IDs the whole failure text names in brackets: `message` keeps only its first
+    # lines, and a failure group can name its third requirement on line 20.
+    named: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +48,7 @@ class TestRecord:
             "message": self.message,
             "requirements": self.requirements,
             "duration": round(self.duration, 3),
+            "named": self.named,
         }
 
 

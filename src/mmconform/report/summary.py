@@ -29,6 +29,8 @@ class RunSummary:
     suite_errors: tuple[str, ...] = ()
     # Requirement ID -> title, for the failed-requirement list.
     titles: Mapping[str, str] = field(default_factory=dict)
+    # Why requirements were not applicable: (reason, IDs), most IDs first.
+    not_applicable_reasons: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -48,6 +50,10 @@ class RunSummary:
                 f"Suite errors: {len(self.suite_errors)} failure(s) name none of their "
                 "requirements (a bug of the suite, charged to no requirement; report it)"
             )
+        if self.not_applicable_reasons:
+            out.append("Not applicable:")
+            for reason, ids in self.not_applicable_reasons:
+                out.append(f"  - {reason}: {', '.join(ids)}")
         out.append(f"Verdict: {self.verdict}")
         # Every blocker, with the requirement's title: the list is what the user acts on.
         for blocker in self.blockers:
@@ -75,4 +81,20 @@ def summarize(
         tests={o: sum(t["outcome"] == o for t in tests) for o in TEST_OUTCOMES},
         suite_errors=tuple(e["nodeid"] for e in unattributed(tests, requirements)),
         titles={r: str(e.get("title") or "") for r, e in requirements.items()},
+        not_applicable_reasons=na_reasons(requirements),
     )
+
+
+def na_reasons(
+    requirements: Mapping[str, Mapping[str, Any]],
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Not-applicable requirements grouped by reason (the prefix "not applicable: " dropped)."""
+    by_reason: dict[str, list[str]] = {}
+    for req_id, entry in sorted(requirements.items()):
+        if entry.get("verdict") != "not_applicable" or entry.get("retired"):
+            continue
+        for reason in entry.get("reasons") or ["no reason given"]:
+            text = str(reason).removeprefix("not applicable:").strip() or "no reason given"
+            by_reason.setdefault(text, []).append(req_id)
+    ordered = sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return tuple((reason, tuple(ids)) for reason, ids in ordered)

@@ -107,6 +107,11 @@ def _judge(tests: list[dict[str, Any]]) -> tuple[str, list[str]]:
     return UNTESTED, reasons
 
 
+def bracketed_ids(text: str) -> list[str]:
+    """The `[ID]`s a failure text names, in order, once each."""
+    return _unique(_BRACKETED.findall(text))
+
+
 _BRACKETED = re.compile(r"\[([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-[0-9]+)\]")
 
 
@@ -121,6 +126,7 @@ def counted_requirements(test: Mapping[str, Any], known: Collection[str] = ()) -
     if test.get("outcome") not in BAD_OUTCOMES:
         return ids
     message = str(test.get("message") or "")
+    message += "".join(f" [{i}]" for i in test.get("named") or [])
     named = [i for i in ids if re.search(rf"(?<![A-Z0-9-]){re.escape(i)}(?![0-9A-Za-z])", message)]
     named += [i for i in _BRACKETED.findall(message) if i in known and i not in named]
     if not named and len(ids) == 1:
