@@ -50,8 +50,11 @@ def apply_title(
     """After setup (allure-pytest names the test then): title and readable parameters."""
     dynamic: Any = allure.dynamic
     titles = [(i, registry[i].title) for i in requirement_ids if i in registry]
-    dynamic.title(title_for(function, case, titles))
+    dynamic.title(title_for(function.split("[", 1)[0], case, titles))
     for name, value in params.items():
-        shown = getattr(value, "id", None) if not isinstance(value, str | int | float) else None
+        if isinstance(value, str):  # Allure would show 'text' with quotes
+            dynamic.parameter(name, Shown(value))
+            continue
+        shown = getattr(value, "id", None) if not isinstance(value, int | float) else None
         if isinstance(shown, str):
             dynamic.parameter(name, Shown(shown))

@@ -244,9 +244,14 @@ class ResultsCollector:
             return (yield)
         finally:
             callspec = getattr(item, "callspec", None)
-            case = callspec.id if callspec is not None else _bracketed(item.name)
+            function = str(getattr(item, "originalname", item.name))
+            parts = [_bracketed(function), callspec.id if callspec is not None else None]
+            case = ", ".join(p for p in parts if p) or None
             params = dict(callspec.params) if callspec is not None else {}
-            apply_title(self.registry, ids, getattr(item, "originalname", item.name), case, params)
+            label = getattr(item, "operation_label", None)
+            if isinstance(label, str):  # schemathesis' operation, set by the fuzz modules too
+                params["operation"] = label
+            apply_title(self.registry, ids, function, case, params)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed and not self.is_worker:
