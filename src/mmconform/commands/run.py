@@ -278,7 +278,6 @@ def _child_env(plan: Plan) -> dict[str, str]:
     dropped = ("MMCONFORM_", "PYTEST_XDIST_", "PYTEST_CURRENT_TEST")
     env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
     env.update(plan.env)
-    env["MMCONFORM_CLI"] = "1"  # the results plugin leaves the summary to us
     return env
 
 

@@ -336,14 +336,10 @@ class ResultsCollector:
         if self.is_worker or self.written is None:
             return
         verdict = self.written[1]
-        if not os.environ.get("MMCONFORM_CLI"):  # `mmconform run` prints these lines itself
-            from mmconform.report.model import load_results
-            from mmconform.report.summary import summarize
-
-            document = load_results(self.written[0])
-            for line in summarize(document["requirements"], document["tests"]).lines():
-                terminalreporter.write_line(line)
-        terminalreporter.write_line(f"mmconform: {self.written[0]} written ({verdict})")
+        terminalreporter.write_line(
+            f"mmconform: {self.written[0]} written ({verdict}); "
+            f"summary: mmconform report {self.written[0].parent}"
+        )
         if self.registry_info.get("error"):
             terminalreporter.write_line(
                 f"mmconform: registry not loaded: {self.registry_info['error']}"
