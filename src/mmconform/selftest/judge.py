@@ -73,7 +73,7 @@ class SelftestReport:
 
     @property
     def ok(self) -> bool:
-        good = {KILLED, KNOWN_GAP} if self.strict_attribution else {KILLED, OVERCHARGED, KNOWN_GAP}
+        good = {KILLED, KNOWN_GAP}
         return self.clean_status == PASSED and all(k.status in good for k in self.kills)
 
     def counts(self) -> dict[str, int]:
@@ -123,7 +123,9 @@ def _run_name(outcome: Outcome) -> str:
     return str(outcome.results.parent) if outcome.results is not None else str(outcome.log)
 
 
-def judge_fault(fault: Fault, outcome: Outcome) -> Kill:
+def judge_fault(fault: Fault, outcome: Outcome, strict_attribution: bool = False) -> Kill:
+    """Killed, or with `strict_attribution` overcharged when it also failed undeclared IDs
+    (listed in `also_failed` either way)."""
     caught = tuple(r for r in fault.requirements if r in outcome.failed)
     also = tuple(r for r in outcome.failed if r not in fault.requirements)
     if outcome.error is not None:
@@ -131,7 +133,7 @@ def judge_fault(fault: Fault, outcome: Outcome) -> Kill:
     elif fault.known_gap:
         status = STALE_GAP if caught else KNOWN_GAP
     elif caught:
-        status = OVERCHARGED if also else KILLED
+        status = OVERCHARGED if also and strict_attribution else KILLED
     elif outcome.failed:
         status = MISATTRIBUTED
     else:
@@ -170,7 +172,7 @@ def judge(
         clean_status=clean_status,
         clean_failed=clean.failed,
         clean_run=_run_name(clean),
-        kills=[judge_fault(f, o) for f, o in faulty],
+        kills=[judge_fault(f, o, strict_attribution) for f, o in faulty],
         wall_seconds=wall_seconds,
         jobs=jobs,
         strict_attribution=strict_attribution,
