@@ -45,8 +45,10 @@ def test_fuzz_stateful(mm_session: Session, request: pytest.FixtureRequest) -> N
     machine: Any = build_machine(STATEFUL, FUZZ)
     try:
         run_scenarios(machine, seed, profile.stateful_scenarios, profile.stateful_steps)
+        return
     except FuzzFailure as exc:
-        pytest.fail(f"{exc}\n{FUZZ.replay_hint()}", pytrace=False)
+        failure = str(exc)  # failed outside the except, so the report shows it once
+    pytest.fail(f"{failure}\n{FUZZ.replay_hint()}", pytrace=False)
 
 
 def _run_seed(config: pytest.Config) -> int:

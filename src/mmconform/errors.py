@@ -9,6 +9,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_TARGET_FAILED = 3
+# A failure of the suite itself (a failed test naming none of its requirements): not a verdict.
+EXIT_SUITE_ERROR = 4
 
 
 class UsageError(Exception):

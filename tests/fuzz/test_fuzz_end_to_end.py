@@ -89,6 +89,18 @@ def test_every_injected_fault_is_reported_with_its_requirement(
     assert "Reproduce with:" in output
     if "test_fuzz.py" in modules:  # session routes: the token is a shell variable
         assert "Authorization: Bearer $MM_TOKEN_" in output
+    # One copy of each failure, short ids (issue 13): no exception-group suffix, no chained
+    # second copy, FAILED lines relative to the conformance folder.
+    assert "sub-exception" not in output
+    assert "During handling of the above exception" not in output
+    failed_lines = [line for line in output.splitlines() if line.startswith("FAILED ")]
+    assert failed_lines and all(line.startswith("FAILED test_fuzz") for line in failed_lines)
+    # Every failure named its requirement: nothing unattributed, no charge on every carried ID.
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["summary"]["unattributed"] == []
+    failed = {r for r, e in results["requirements"].items() if e["verdict"] == "failed"}
+    print("charged:", sorted(failed), "injected:", sorted(reqs))
+    assert set(reqs) <= failed
 
 
 def test_a_clean_answer_passes_the_wrapper_untouched() -> None:

@@ -265,3 +265,32 @@ def test_finalize_with_unusable_key_is_usage_error(tmp_path: Path, registry: Pat
     (tmp_path / "key").write_text("-----BEGIN PRIVATE KEY-----\nxx\n-----END PRIVATE KEY-----\n")
     with pytest.raises(UsageError, match="not a PEM private key"):
         finalize_run(run, target_url="", sign_key=tmp_path / "key")
+
+
+def test_a_suite_error_blocks_the_certificate_and_verifies(tmp_path: Path, registry: Path) -> None:
+    """A failure naming none of its two requirements charges neither; the run is not
+    conformant because of it, and verify agrees with the certificate."""
+    run = tmp_path / "run"
+    outcomes = {**ALL_PASS, "t.py::test_two": ("failed", ["FILES-GET-001", "FILES-GET-002"])}
+    make_run(run, registry, outcomes, version="9.4.0", reasons=NA_REASON)
+    summary = finalize_run(run, target_url="")
+    assert summary.suite_errors == ("t.py::test_two",) and not summary.conformant
+    assert summary.failed == 0  # nothing charged
+    cert = _cert(run)
+    assert cert["verdict"] == "NOT CONFORMANT" and cert["suite_errors"] == ["t.py::test_two"]
+    assert cert["blockers"][0].startswith("suite error: t.py::test_two failed naming none")
+    outcome = verify_certificate(run / "certificate.json")
+    assert outcome.ok, outcome.mismatches
+
+
+def test_mmconform_run_exits_4_on_a_suite_error(
+    tmp_path: Path, registry: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mmconform.commands.run import _verdict
+    from mmconform.errors import EXIT_SUITE_ERROR
+
+    run = tmp_path / "run"
+    outcomes = {**ALL_PASS, "t.py::test_two": ("failed", ["FILES-GET-001", "FILES-GET-002"])}
+    make_run(run, registry, outcomes, version="9.4.0", reasons=NA_REASON)
+    assert _verdict(run, "", 1, None) == EXIT_SUITE_ERROR == 4
+    assert "Suite errors: 1 failure(s) name none of their requirements" in capsys.readouterr().out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def test_summary(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert out[0] == "Target: http://127.0.0.1:8065 (version 9.4.0), profile ci, seed 42"
     assert "Requirements: 3 passed, 1 failed, 1 not applicable, 0 untested (5 total)" in out
     assert "Verdict: NOT CONFORMANT" in out
-    assert "  - MUST FILES-GET-001 failed" in out
+    assert "  - MUST FILES-GET-001 failed: Uploader reads own file" in out
 
 
 def test_summary_points_at_certificate(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,40 +40,82 @@ def test_summary_points_at_certificate(run: Path, capsys: pytest.CaptureFixture[
     assert last.startswith(f"Certificate: {run / 'certificate.json'} states NOT CONFORMANT")
 
 
-def test_html_without_allure_tool(
+def test_allure_without_allure_tool(
     run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (run / "allure-results").mkdir()
     monkeypatch.setenv("PATH", str(run / "no-tools-here"))
-    assert main(["report", str(run), "--html"]) == 2
+    assert main(["report", str(run), "--allure"]) == 2
     err = capsys.readouterr().err
     assert "'allure' command-line tool is not on PATH; install it" in err
+    assert "mmconform report RUN --html" in err
     assert err.count("\n") == 1
 
 
-def test_html_with_allure_tool(run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (run / "allure-results").mkdir()
+def _fake_allure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str, body: str) -> Path:
+    """An `allure` that prints `version`, records its generate arguments and runs `body`."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "allure"
-    # Records its arguments and creates the output folder, as the real tool would.
-    fake.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\nmkdir -p "$4"\n')
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "--version" ]; then echo "{version}"; exit 0; fi\n'
+        'echo "$@" > "$(dirname "$0")/args"\n' + body
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    assert main(["report", str(run), "--html"]) == 0
-    args = (bin_dir / "args").read_text().split()
-    assert args == [
-        "generate",
-        str(run / "allure-results"),
-        "-o",
-        str(run / "allure-report"),
-        "--clean",
-    ]
+    return bin_dir / "args"
 
 
-def test_html_without_results_dir(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["report", str(run), "--html"]) == 2
+@pytest.mark.parametrize(
+    ("version", "tail"),
+    [
+        pytest.param("2.32.0", ["-o", "{out}", "--clean", "--single-file"], id="allure-2"),
+        pytest.param("2.13.8", ["-o", "{out}", "--clean"], id="allure-2-old"),
+        pytest.param("3.0.0-beta.12", ["--output", "{out}"], id="allure-3"),
+    ],
+)
+def test_allure_2_and_3_get_their_own_options(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str, tail: list[str]
+) -> None:
+    (run / "allure-results").mkdir()
+    args_file = _fake_allure(tmp_path, monkeypatch, version, 'mkdir -p "$4"\n')
+    assert main(["report", str(run), "--allure"]) == 0
+    out = str(run / "allure-report")
+    expected = ["generate", str(run / "allure-results"), *(t.format(out=out) for t in tail)]
+    assert args_file.read_text().split() == expected
+
+
+def test_allure_failure_names_the_error_line(
+    run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: the last stderr line, often a stack frame or a usage footer."""
+    (run / "allure-results").mkdir()
+    body = (
+        "echo \"error: unknown option '--clean'\" >&2\n"
+        'echo "    at Command.unknownOption (commander.js:1)" >&2\nexit 1\n'
+    )
+    _fake_allure(tmp_path, monkeypatch, "2.30.0", body)
+    assert main(["report", str(run), "--allure"]) == 2
+    assert "allure generate failed (exit 1): error: unknown option '--clean'" in (
+        capsys.readouterr().err
+    )
+
+
+def test_allure_without_results_dir(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(run), "--allure"]) == 2
     assert "--alluredir" in capsys.readouterr().err
+
+
+def test_html_is_one_self_contained_page(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(run), "--html"]) == 0
+    page = run / "report.html"
+    assert capsys.readouterr().out.strip() == f"HTML report: {page}"
+    text = page.read_text()
+    assert "NOT CONFORMANT" in text and "FILES-GET-001" in text
+    assert "expected 403, got 200" in text
+    assert not re.search(r"(src|href)=\"(https?:)?//", text), "no resource from elsewhere"
+    assert "<script" not in text
 
 
 def test_keygen(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ def test_read():
 
 @pytest.mark.requirement("FILES-GET-002", "FILES-GET-001")
 def test_refuse():
-    assert 200 == 403, "expected 403, got 200"
+    assert 200 == 403, "[FILES-GET-002] [FILES-GET-001] expected 403, got 200"
 
 @pytest.mark.requirement("LICENSE-UPLOAD-001")
 def test_guest():
@@ -101,6 +102,14 @@ def test_requirement_verdicts_and_version_range(pytester: pytest.Pytester) -> No
         "server version 10.11.0 outside range <9.5"
     ]
     assert data["summary"]["verdict"] == "NOT CONFORMANT"
+    # The setup error names no requirement: a suite error, charged to nothing.
+    assert [e["nodeid"] for e in data["summary"]["unattributed"]] == [
+        "test_suite.py::test_needs_world"
+    ]
+    assert any(
+        b.startswith("suite error: test_suite.py::test_needs_world")
+        for b in data["summary"]["blockers"]
+    )
 
 
 def test_old_server_is_judged_by_its_own_rules(pytester: pytest.Pytester) -> None:
@@ -179,10 +188,14 @@ def test_collection_error_is_recorded(pytester: pytest.Pytester) -> None:
     assert data["summary"]["verdict"] == "NOT CONFORMANT"
 
 
-def test_allure_labels_from_requirements(pytester: pytest.Pytester, tmp_path: Path) -> None:
-    pytester.makepyfile(
-        test_suite="""
+ALLURE_SUITE = """
 import pytest
+
+ROW = "UploadLicenseFile[guest]-403"
+
+class Row:
+    def __init__(self, id):
+        self.id = id
 
 @pytest.mark.requirement("FILES-GET-002", "LICENSE-UPLOAD-001")
 def test_refuse():
@@ -192,37 +205,117 @@ def test_refuse():
 @pytest.mark.skip(reason="not applicable: no posts")
 def test_skipped_by_mark():
     pass
+
+@pytest.mark.requirement("LICENSE-UPLOAD-001")
+@pytest.mark.parametrize("row", [pytest.param(Row(ROW), id=ROW)])
+def test_permission(row):
+    assert False, "[LICENSE-UPLOAD-001] got 200"
 """
-    )
+
+
+def _allure_run(pytester: pytest.Pytester, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    pytester.makeconftest(OPTIONS_CONFTEST)
+    pytester.makepyfile(test_suite=ALLURE_SUITE)
     allure_dir = tmp_path / "allure"
     registry = write_registry(pytester.path)
-    pytester.runpytest(*ISOLATE, "--mm-registry", str(registry), "--alluredir", str(allure_dir))
+    url = "http://admin:hunter22@127.0.0.1:8065/?access_token=abc"
+    args = ["--mm-registry", str(registry), "--alluredir", str(allure_dir), "--mm-url", url]
+    pytester.runpytest(*ISOLATE, *args, "--mm-seed", "7", "--mm-profile", "ci")
     results = [json.loads(p.read_text()) for p in allure_dir.glob("*-result.json")]
-    by_name = {r["name"]: r for r in results}
-    skipped_labels = {
-        (label["name"], label["value"]) for label in by_name["test_skipped_by_mark"]["labels"]
-    }
-    assert {
-        ("epic", "posts"),
-        ("story", "POSTS-INFO-001"),
-        ("severity", "normal"),
-    } <= skipped_labels
-    result = by_name["test_refuse"]
-    labels = {(label["name"], label["value"]) for label in result["labels"]}
-    assert {
-        ("epic", "files"),
-        ("epic", "license"),
-        ("feature", "GetFile"),
-        ("feature", "GetFileInfo"),
-        ("feature", "UploadLicenseFile"),
-        ("story", "FILES-GET-002"),
-        ("story", "LICENSE-UPLOAD-001"),
-        ("severity", "critical"),
-    } <= labels
-    urls = {link["url"] for link in result["links"]}
-    assert (
-        "https://github.com/mattermost/mattermost/blob/master/server/channels/api4/file.go" in urls
+    return allure_dir, {r["fullName"].split("#")[-1]: r for r in results}
+
+
+def _labels(result: dict[str, Any], name: str) -> list[str]:
+    return [label["value"] for label in result["labels"] if label["name"] == name]
+
+
+def test_allure_labels_one_epic_and_feature_per_test(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """Before: every epic and feature of every requirement (licence tests under files › GetFile)."""
+    _, by_name = _allure_run(pytester, tmp_path)
+    row = by_name["test_permission"]
+    assert (_labels(row, "epic"), _labels(row, "feature")) == (["license"], ["UploadLicenseFile"])
+    assert _labels(row, "story") == ["LICENSE-UPLOAD-001"]
+    assert row["name"] == "Guest actor needs a licence — UploadLicenseFile[guest]-403"
+    assert row["parameters"][0]["value"] == "UploadLicenseFile[guest]-403"  # not a repr
+    mixed = by_name["test_refuse"]
+    assert _labels(mixed, "epic") == ["files"]
+    assert _labels(mixed, "feature") == ["several operations"]
+    assert _labels(mixed, "story") == ["FILES-GET-002", "LICENSE-UPLOAD-001"]
+    assert _labels(mixed, "severity") == ["critical"]
+    assert mixed["name"] == "Outsider is refused; Guest actor needs a licence"
+    skipped = by_name["test_skipped_by_mark"]
+    assert (_labels(skipped, "epic"), _labels(skipped, "feature")) == (
+        ["posts"],
+        ["GetFileInfosForPost"],
     )
+    assert _labels(skipped, "severity") == ["normal"]
+    urls = {link["url"] for link in mixed["links"]}
+    assert urls == {
+        "https://github.com/mattermost/mattermost/blob/master/server/channels/api4/file.go",
+        "https://github.com/mattermost/mattermost/blob/master/server/channels/api4/license.go",
+    }
+
+
+def test_allure_environment_and_categories(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    allure_dir, _ = _allure_run(pytester, tmp_path)
+    env = (allure_dir / "environment.properties").read_text()
+    lines = dict(line.split(" = ", 1) for line in env.splitlines())
+    assert lines["target"] == "http://127.0.0.1:8065/"
+    assert (lines["profile"], lines["seed"]) == ("ci", "7")
+    assert len(lines["specs_digest"]) == 64 or lines["specs_digest"].startswith("sha256:")
+    assert "hunter22" not in env and "abc" not in env
+    categories = json.loads((allure_dir / "categories.json").read_text())
+    names = [c["name"] for c in categories]
+    assert "Licence validation [licence-validation]" in names and names[-1] == "Other failures"
+    import re
+
+    auth = next(c for c in categories if c["name"].endswith("[function-authz]"))
+    assert re.match(auth["messageRegex"], "Failed: x [LICENSE-UPLOAD-001] got 200")
+    assert not re.match(auth["messageRegex"], "Failed: x [LICENSE-UPLOAD-0012] got 200")
+
+
+def test_junit_suite_is_mmconform_without_hypothesis_noise(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_suite="""
+from hypothesis import given, settings, strategies as st
+
+@settings(max_examples=3, database=None)
+@given(st.integers())
+def test_numbers(n):
+    pass
+"""
+    )
+    xml = pytester.path / "junit.xml"
+    pytester.runpytest(*ISOLATE, "--junitxml", str(xml), "--hypothesis-show-statistics")
+    text = xml.read_text()
+    assert 'testsuite name="mmconform"' in text
+    assert "hypothesis-statistics" not in text
+
+
+def test_hypothesis_storage_goes_to_the_run_folder(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(OPTIONS_CONFTEST)
+    pytester.makepyfile(
+        test_suite="""
+from hypothesis import given, settings, strategies as st
+
+@settings(max_examples=3)
+@given(st.integers())
+def test_numbers(n):
+    pass
+"""
+    )
+    run_dir = pytester.path / "run"
+    env_before = os.environ.pop("HYPOTHESIS_STORAGE_DIRECTORY", None)
+    try:
+        result = pytester.runpytest_subprocess(*ISOLATE, "--mm-reports", str(run_dir))
+    finally:
+        if env_before is not None:
+            os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = env_before
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / ".hypothesis").exists()
+    assert (run_dir / ".hypothesis").is_dir()
 
 
 def test_alongside_the_real_main_plugin(pytester: pytest.Pytester) -> None:

@@ -6,8 +6,14 @@ from typing import Any
 
 import pytest
 
-from mmconform.report.labels import labels_for, source_links
-from mmconform.report.verdicts import RequirementMeta, derive_requirements, overall_verdict
+from mmconform.report.labels import UPSTREAM_BLOB, labels_for, source_links
+from mmconform.report.verdicts import (
+    RequirementMeta,
+    counted_requirements,
+    derive_requirements,
+    overall_verdict,
+    unattributed,
+)
 
 MUST = RequirementMeta(level="MUST", title="t")
 
@@ -70,6 +76,23 @@ def test_empty_registry_is_not_conformant() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("source", "url"),
+    [
+        ("api4/license.go addLicense", "server/channels/api4/license.go"),
+        ("app/platform/license.go", "server/channels/app/platform/license.go"),
+        ("model/file.go", "server/public/model/file.go"),
+        ("web/handlers.go", "server/channels/web/handlers.go"),
+        ("server/public/model/utils.go", "server/public/model/utils.go"),
+        ("specs/files.yaml", None),
+    ],
+)
+def test_upstream_links_use_monorepo_paths(source: str, url: str | None) -> None:
+    """Pre-monorepo paths (api4/…, model/…) no longer exist upstream."""
+    links = source_links(source)
+    assert links == ([UPSTREAM_BLOB + url] if url else [])
+
+
 def test_labels_for_requirements() -> None:
     labels = labels_for(
         [
@@ -82,9 +105,12 @@ def test_labels_for_requirements() -> None:
             ),
         ]
     )
-    assert labels.epics == ["license", "public-link"]
-    assert labels.features == ["UploadLicenseFile", "GetFileLink", "GetFilePublic"]
+    # No shared operation: the area of the first ID, and no feature guessed from the others.
+    assert labels.epics == ["lic"]
+    assert labels.features == ["several operations"]
     assert labels.stories == ["LIC-001", "PUB-001"]
+    own = labels_for([("PUB-001", "MUST", ("GetFileLink", "GetFilePublic"), "")], "GetFilePublic")
+    assert (own.epics, own.features) == (["public-link"], ["GetFilePublic"])
     assert labels.severity == "critical"
     assert labels.links == [
         (
@@ -106,16 +132,62 @@ def test_source_links_keep_urls() -> None:
     [
         pytest.param("Failed: [B-001] got 200; it must be refused", {"B-001"}, id="names-one"),
         pytest.param("Failed: row [A-001, C-001]: unexpected status", {"A-001", "C-001"}, id="two"),
-        pytest.param("Failed: unexpected status", {"A-001", "B-001", "C-001"}, id="names-none"),
-        pytest.param("Failed: [XB-001] not B-001x", {"A-001", "B-001", "C-001"}, id="partial"),
+        pytest.param("Failed: unexpected status", set(), id="names-none"),
+        pytest.param("Failed: [XB-001] not B-001x", set(), id="partial"),
+        pytest.param("Failed: [A-001] x; [D-001] y", {"A-001", "D-001"}, id="not-carried"),
     ],
 )
 def test_failure_is_charged_to_the_requirements_its_message_names(
     message: str, failed: set[str]
 ) -> None:
-    metas = {"A-001": MUST, "B-001": MUST, "C-001": MUST}
+    metas = {"A-001": MUST, "B-001": MUST, "C-001": MUST, "D-001": MUST}
     failing = {**_test("failed", "A-001", "B-001", "C-001"), "message": message}
-    passing = {**_test("passed", "A-001", "B-001", "C-001"), "nodeid": "t::other"}
+    passing = {**_test("passed", "A-001", "B-001", "C-001", "D-001"), "nodeid": "t::other"}
     derived = derive_requirements(metas, [failing, passing], None)
     assert {r for r, v in derived.items() if v["verdict"] == "failed"} == failed
     assert {r for r, v in derived.items() if v["verdict"] == "passed"} == set(metas) - failed
+    verdict, blockers = overall_verdict(derived, [failing, passing])
+    suite_errors = [b for b in blockers if b.startswith("suite error:")]
+    assert verdict == "NOT CONFORMANT"
+    assert len(suite_errors) == (0 if failed else 1)
+
+
+def test_a_single_requirement_test_needs_not_name_it() -> None:
+    failing = {**_test("failed", "A-001"), "message": "assert 403 == 404"}
+    assert counted_requirements(failing) == ["A-001"]
+    assert unattributed([failing]) == []
+
+
+def test_a_failure_without_requirements_is_a_suite_error() -> None:
+    broken = {"nodeid": "t::collect", "outcome": "error", "requirements": [], "message": "boom"}
+    assert unattributed([broken]) == [
+        {"nodeid": "t::collect", "outcome": "error", "requirements": [], "message": "boom"}
+    ]
+    derived = derive_requirements({"A-001": MUST}, [_test("passed", "A-001"), broken], None)
+    verdict, blockers = overall_verdict(derived, [broken])
+    assert verdict == "NOT CONFORMANT"
+    assert blockers == [
+        "suite error: t::collect failed naming none of its requirements (none): boom"
+    ]
+
+
+def test_summary_lists_every_blocker_with_its_title_and_the_na_reasons() -> None:
+    """Before: the list stopped at 10 ("… and N more"), without titles, and N/A reasons never
+    reached the terminal."""
+    from mmconform.report.summary import summarize
+
+    metas = {f"A-{n:03d}": RequirementMeta(level="MUST", title=f"rule {n}") for n in range(12)}
+    metas["N-001"] = RequirementMeta(level="MUST", title="needs guests")
+    metas["N-002"] = RequirementMeta(level="MUST", title="needs a licence")
+    tests = [{**_test("failed", r), "message": "boom"} for r in metas if r.startswith("A-")]
+    tests += [
+        _test("not_applicable", "N-001", reason="not applicable: the target cannot provide guest"),
+        _test("not_applicable", "N-002", reason="not applicable: the target cannot provide guest"),
+    ]
+    derived = derive_requirements(metas, tests, None)
+    lines = summarize(derived, tests).lines()
+    for n in range(12):
+        assert f"  - MUST A-{n:03d} failed: rule {n}" in lines
+    assert not any("more" in line for line in lines)
+    assert "Not applicable:" in lines
+    assert "  - the target cannot provide guest: N-001, N-002" in lines

@@ -28,8 +28,20 @@ def test_killed_by_a_declared_requirement_passes() -> None:
         wall_seconds=3.0,
     )
     kill = report.kills[0]
-    assert report.ok and kill.status == "killed"
+    assert report.ok and kill.status == "killed"  # flagged, failing only when strict
     assert kill.caught_by == ("FILES-READ-004",) and kill.also_failed == ("CONTRACT-REFUSED-001",)
+    assert "charged undeclared requirements: CONTRACT-REFUSED-001" in terminal_lines(report)[1]
+
+
+def test_strict_attribution_fails_a_fault_charging_undeclared_requirements() -> None:
+    outcomes = [(FAULT, _outcome(("FILES-READ-004", "CONTRACT-SERVER-001")))]
+    kw = {"profile": "ci", "seed": 1, "jobs": 1, "wall_seconds": 1.0}
+    strict = judge(_outcome(), outcomes, strict_attribution=True, **kw)  # type: ignore[arg-type]
+    assert strict.kills[0].status == "overcharged" and not strict.ok
+    exact = judge(
+        _outcome(), [(FAULT, _outcome(("FILES-READ-004",)))], strict_attribution=True, **kw
+    )  # type: ignore[arg-type]
+    assert exact.kills[0].status == "killed" and exact.ok
 
 
 def test_survivor_misattribution_error_and_dirty_clean_server_fail() -> None:

@@ -1,7 +1,9 @@
 """`mmconform report RUN [--html]` and `mmconform report keygen -o KEY`.
 
-Without `--html` it prints the summary of RUN's results.json; with it, renders the Allure HTML
-report. `keygen` makes the Ed25519 key pair `run --sign-key` and `verify --public-key` use.
+Without options it prints the summary of RUN's results.json; `--html` writes RUN/report.html, one
+self-contained page that opens from disk (no Java, no server); `--allure` renders the Allure
+report with the Allure CLI (2 or 3) when it is installed. `keygen` makes the Ed25519 key pair
+`run --sign-key` and `verify --public-key` use.
 """
 
 from __future__ import annotations
@@ -20,12 +22,26 @@ def register(sub: Any) -> None:
     parser = sub.add_parser(
         "report",
         help="summarise a run, render its HTML report, or make a signing key",
-        description="Print the summary of RUN/results.json, or render RUN/allure-results as "
-        "HTML with --html. 'mmconform report keygen -o KEY' writes an Ed25519 key pair "
-        "(KEY and KEY.pub) for signing certificates.",
+        description="Print the summary of RUN/results.json; --html writes RUN/report.html, a "
+        "single page that opens from disk; --allure renders RUN/allure-results with the Allure "
+        "CLI. 'mmconform report keygen -o KEY' writes an Ed25519 key pair (KEY and KEY.pub) "
+        "for signing certificates.",
+        epilog="examples:\n  mmconform report reports/latest\n"
+        "  mmconform report reports/latest --html     # then open reports/latest/report.html\n"
+        "  mmconform report reports/latest --allure   # needs the allure CLI",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run", type=Path, metavar="RUN", help=f"run directory, or '{KEYGEN}'")
-    parser.add_argument("--html", action="store_true", help="render the Allure HTML report")
+    parser.add_argument(
+        "--html",
+        action="store_true",
+        help="write RUN/report.html: one self-contained page, opens from disk",
+    )
+    parser.add_argument(
+        "--allure",
+        action="store_true",
+        help="render RUN/allure-results with the Allure CLI (2 or 3) into RUN/allure-report",
+    )
     parser.add_argument("-o", "--output", type=Path, metavar="KEY", help="keygen: private key path")
     parser.add_argument("--force", action="store_true", help="keygen: overwrite existing keys")
     parser.set_defaults(func=handle)
@@ -49,10 +65,16 @@ def handle(args: argparse.Namespace) -> int:
         return _keygen(args)
     if args.output is not None or args.force:
         raise UsageError("-o/--force belong to 'mmconform report keygen'; drop them")
-    if args.html:
-        from mmconform.report.html import render_html
+    if args.html or args.allure:
+        if args.html:
+            from mmconform.report.html_page import write_page
 
-        print(f"HTML report: {render_html(args.run)}/index.html")
+            print(f"HTML report: {write_page(args.run)}")
+        if args.allure:
+            from mmconform.report.html import render_html
+
+            folder, note = render_html(args.run)
+            print(f"Allure report: {folder}/index.html" + (f"; {note}" if note else ""))
         return EXIT_OK
     from mmconform.report.certificate import rederive
     from mmconform.report.model import load_results

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmconform.errors import EXIT_FAILED, EXIT_OK, TargetFailed, UsageError
+from mmconform.errors import EXIT_FAILED, EXIT_OK, EXIT_SUITE_ERROR, TargetFailed, UsageError
 
 PROFILES = ("quick", "ci", "full", "certify")
 _DAY_MS = 86_400_000
@@ -372,6 +372,8 @@ def _verdict(run_dir: Path, url: str, pytest_rc: int, sign_key: Path | None) -> 
     summary = finalize_run(run_dir, target_url=url, sign_key=sign_key)
     for line in summary.lines():
         print(line)
+    if summary.suite_errors:
+        return EXIT_SUITE_ERROR
     # The verdict is the results'; a failed SHOULD makes pytest exit 1 without breaking it.
     return EXIT_OK if summary.conformant else EXIT_FAILED
 

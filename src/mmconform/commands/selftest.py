@@ -2,7 +2,8 @@
 fault; prints and writes the kill matrix (reports/selftest/kill-matrix.{json,md}).
 
 Exit codes: 0 the clean server passes and every fault is killed by a requirement it declares
-(known gaps excepted); 1 otherwise; 2 usage error.
+(known gaps excepted; with --strict-attribution, failing no undeclared requirement either);
+1 otherwise; 2 usage error.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ def register(sub: Any) -> None:
         metavar="K/N",
         help="run only every N-th fault starting at the K-th (1-based), e.g. 2/3, to split the "
         "catalogue over CI jobs; the clean server runs in every shard",
+    )
+    p.add_argument(
+        "--strict-attribution",
+        action="store_true",
+        help="also fail when a fault charges requirements it does not declare (each fault "
+        "must charge exactly its declared requirements; .ci/run uses it on the whole catalogue)",
     )
     p.set_defaults(func=handle)
 
@@ -112,6 +119,7 @@ def handle(args: argparse.Namespace) -> int:
         seed=args.seed,
         jobs=args.jobs,
         wall_seconds=time.monotonic() - started,
+        strict_attribution=args.strict_attribution,
     )
     report.shard = args.shard if shard else None
     for line in terminal_lines(report):

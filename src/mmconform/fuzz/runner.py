@@ -21,6 +21,8 @@ import hypothesis
 from hypothesis import HealthCheck, Phase
 
 from mmconform.fuzz import checks as _checks  # noqa: F401  (registers the Mattermost checks)
+from mmconform.fuzz.attribution import Attribution, load_attribution
+from mmconform.fuzz.attribution import install as install_attribution
 from mmconform.fuzz.identity import IdentityHolder, install_identity
 from mmconform.fuzz.inputs import PoolHolder, install_world_hooks
 from mmconform.fuzz.profiles import FuzzData, Profile
@@ -55,7 +57,14 @@ def build_schema(
     schema.config.phases.update(phases=list(phases))
     install_world_hooks(schema, fuzz.pool)
     install_identity(schema, fuzz.identity)
+    install_attribution(schema, _attribution())
     return schema
+
+
+@functools.cache
+def _attribution() -> Attribution:
+    """conformance/checks.yaml, validated against the registry once per process."""
+    return load_attribution()
 
 
 @functools.cache
@@ -202,7 +211,7 @@ class FuzzContext:
             )
         except FailureGroup as exc:
             self.trace(case, "FAIL")
-            raise FuzzFailure(self.report(str(exc))) from None
+            raise FuzzFailure(self.report(failure_text(exc))) from None
         self.trace(case, str(response.status_code))
         return response
 
@@ -234,7 +243,7 @@ class FuzzContext:
                 recorder=recorder,
             )
         except FailureGroup as exc:
-            raise FuzzFailure(self.report(str(exc))) from None
+            raise FuzzFailure(self.report(failure_text(exc))) from None
 
     def auth_headers(self) -> dict[str, str]:
         token = self.identity.token()
@@ -263,6 +272,12 @@ class FuzzContext:
         """The failure text as it may be shown: tokens are gone, curl names a shell variable."""
         var = "MM_TOKEN_" + self.identity.name.upper()
         return self.redact(_FILTERED.sub(f"Authorization: Bearer ${var}", text))
+
+
+def failure_text(group: Any) -> str:
+    """schemathesis' report of a FailureGroup, without BaseExceptionGroup's " (1 sub-exception)"
+    suffix (the report lists the failures already)."""
+    return str(getattr(group, "message", None) or group)
 
 
 def case_phase(case: Any) -> str:

@@ -97,6 +97,7 @@ def _ident(rng: random.Random) -> str:
     alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(rng.choice(alphabet) for _ in range(26))
 
+
 # Admin licence uploads that a genuine server answers 400 AND leaves unlicensed (D24).
 _LEAVES_UNLICENSED = frozenset({"bad_record_id"})
 

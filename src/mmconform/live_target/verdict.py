@@ -6,6 +6,7 @@ actual, and a curl line with the token replaced by a shell variable naming the a
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -17,6 +18,9 @@ from mmconform.matrix import Row
 
 if TYPE_CHECKING:
     from mmconform.live_target.rows import Request, RowRunner
+
+
+_NAMED = re.compile(r"\[[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-[0-9]+\]")
 
 
 class ConformanceFailure(AssertionError):
@@ -44,8 +48,12 @@ class Verdict:
         url = str(r.request.url) if r.request is not None else target.url(self.request.path)
         got_id = error_id_of(r)
         expected = f"{self.row.expect} {self.row.error_id or ''}".rstrip()
+        # A check that names the requirement it enforces ("… [ERR-SHAPE-001]") is charged to
+        # that one alone; the row's own IDs are named only for the row's own checks (status,
+        # error id), so a broken error shape does not also fail the row's authorisation rule.
+        owner = "" if _NAMED.search(what) else f" [{', '.join(self.row.requirements)}]"
         lines = [
-            f"{self.row.id} [{', '.join(self.row.requirements)}]: {what}",
+            f"{self.row.id}{owner}: {what}",
             f"  actor:    {self.actor.name}",
             f"  request:  {self.request.method} {url}",
             f"  expected: {expected}",

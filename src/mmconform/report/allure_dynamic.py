@@ -10,14 +10,24 @@ from typing import Any
 
 import allure
 
-from mmconform.report.labels import labels_for
+from mmconform.report.labels import labels_for, title_for
 
 
-def apply_labels(registry: Any, requirement_ids: list[str]) -> None:
+class Shown:
+    """A parameter value Allure shows as its text, not as a Python repr."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def apply_labels(registry: Any, requirement_ids: list[str], operation: str | None = None) -> None:
     """`registry` is a `mmconform.registry.Registry`; unknown IDs are left to the main plugin."""
     dynamic: Any = allure.dynamic  # untyped upstream
     known = [registry[i] for i in requirement_ids if i in registry]
-    labels = labels_for((r.id, r.level, r.operations, r.source) for r in known)
+    labels = labels_for(((r.id, r.level, r.operations, r.source) for r in known), operation)
     if labels.epics:
         dynamic.epic(*labels.epics)
     if labels.features:
@@ -28,3 +38,23 @@ def apply_labels(registry: Any, requirement_ids: list[str]) -> None:
         dynamic.severity(allure.severity_level(labels.severity))
     for url, name in labels.links:
         dynamic.link(url, name=name)
+
+
+def apply_title(
+    registry: Any,
+    requirement_ids: list[str],
+    function: str,
+    case: str | None,
+    params: dict[str, Any],
+) -> None:
+    """After setup (allure-pytest names the test then): title and readable parameters."""
+    dynamic: Any = allure.dynamic
+    titles = [(i, registry[i].title) for i in requirement_ids if i in registry]
+    dynamic.title(title_for(function.split("[", 1)[0], case, titles))
+    for name, value in params.items():
+        if isinstance(value, str):  # Allure would show 'text' with quotes
+            dynamic.parameter(name, Shown(value))
+            continue
+        shown = getattr(value, "id", None) if not isinstance(value, int | float) else None
+        if isinstance(shown, str):
+            dynamic.parameter(name, Shown(shown))

@@ -20,6 +20,7 @@ from mmconform.report.verdicts import (
     derive_requirements,
     metas_from_results,
     overall_verdict,
+    unattributed,
 )
 
 KIND = "mmconform conformance certificate"
@@ -64,7 +65,7 @@ def build_certificate(
     results: dict[str, Any], results_bytes: bytes, target_url: str | None
 ) -> dict[str, Any]:
     requirements = rederive(results)
-    verdict, blockers = overall_verdict(requirements)
+    verdict, blockers = overall_verdict(requirements, results["tests"])
     target = results.get("target") or {}
     certificate: dict[str, Any] = {
         "schema": SCHEMA,
@@ -91,6 +92,7 @@ def build_certificate(
         "counts": count_verdicts(requirements),
         "verdict": verdict,
         "blockers": blockers,
+        "suite_errors": [e["nodeid"] for e in unattributed(results["tests"], requirements)],
     }
     certificate["digest"] = compute_digest(certificate)
     return certificate

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mmconform.report.model import BAD_OUTCOMES, NOT_APPLICABLE, PASSED
+from mmconform.report.testids import normalise
 
 CATEGORIES = (
     ("regressions", "Regressions"),
@@ -106,11 +107,15 @@ def diff_runs(
     def verdicts(r: Mapping[str, Any]) -> dict[str, str]:
         return {k: v["verdict"] for k, v in r["requirements"].items()}
 
+    # Matched by the stable id (relative to the conformance folder), so two runs started in
+    # different ways (CLI, checkout, --pyargs) compare test by test.
     def outcomes(r: Mapping[str, Any]) -> dict[str, str]:
-        return {t["nodeid"]: t["outcome"] for t in r["tests"]}
+        return {normalise(t["nodeid"]): t["outcome"] for t in r["tests"]}
 
     req_details = {k: _summarise(v.get("reasons") or []) for k, v in new["requirements"].items()}
-    test_details = {t["nodeid"]: t.get("message") or t.get("reason") or "" for t in new["tests"]}
+    test_details = {
+        normalise(t["nodeid"]): t.get("message") or t.get("reason") or "" for t in new["tests"]
+    }
     return RunDiff(
         old_label=_label(old, old_name),
         new_label=_label(new, new_name),

@@ -30,7 +30,7 @@ from mmconform.report.provenance import file_sha256, now_utc
 from mmconform.report.redact import Scrubber
 from mmconform.report.results import RunContext, TestRecord, build_results, short_message
 from mmconform.report.summary import traffic_line
-from mmconform.report.verdicts import RequirementMeta, metas_from_registry
+from mmconform.report.verdicts import RequirementMeta, bracketed_ids, metas_from_registry
 from mmconform.traffic import TRAFFIC, Traffic
 
 REQUIREMENTS_PROPERTY = "mm_requirements"
@@ -72,7 +72,74 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Name every conformance test relative to the conformance folder (mmconform.report.testids).
+
+    First of all hooks, so selection (`--deselect`, `--lf`) and every report see the same id;
+    under xdist each worker renames its identical collection the same way.
+    """
+    from mmconform.report.testids import stable_nodeid
+    from mmconform.resources import conformance_dir
+
+    folder = conformance_dir()
+    for item in items:
+        item._nodeid = stable_nodeid(item.nodeid, getattr(item, "path", None), folder)
+
+
+def _hypothesis_home(config: pytest.Config) -> None:
+    """Hypothesis' own storage (example database, constants and unicode caches) goes to the run
+    folder instead of `.hypothesis/` in the user's working directory (an explicit
+    HYPOTHESIS_STORAGE_DIRECTORY wins). Without a run folder it stays Hypothesis' default."""
+    run_dir = config.getoption("mm_reports", default=None)
+    if not run_dir or os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(Path(run_dir) / ".hypothesis")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """JUnit: the suite is `mmconform` (unless junit_suite_name says otherwise) and carries no
+    `hypothesis-statistics-*` properties (46 base64 blobs per run, noise to every CI system);
+    runs before junitxml writes the file."""
+    from _pytest.junitxml import xml_key
+
+    xml = session.config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    if session.config.getini("junit_suite_name") == "pytest":
+        xml.suite_name = "mmconform"
+    xml.global_properties = [
+        (name, value)
+        for name, value in xml.global_properties
+        if not str(name).startswith("hypothesis-statistics")
+    ]
+
+
+def _short_terminal_ids(config: pytest.Config) -> None:
+    """FAILED/ERROR lines show a conformance test by its stable id too.
+
+    pytest re-bases every id on the working directory for the terminal
+    (`Config.cwd_relative_nodeid`), which turned `test_fuzz.py::…` back into a path through
+    site-packages (or `conformance/…`); the stable id is what every report and `diff` use.
+    """
+    from mmconform.resources import conformance_dir
+
+    folder = conformance_dir()
+    original = config.cwd_relative_nodeid
+
+    def relative(nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return nodeid if path and (folder / path).is_file() else original(nodeid)
+
+    config.cwd_relative_nodeid = relative  # type: ignore[method-assign]
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _hypothesis_home(config)
+    _short_terminal_ids(config)
     config.addinivalue_line(
         "markers", "requirement(*ids): requirement IDs from conformance/requirements.yaml"
     )
@@ -100,6 +167,31 @@ def _failure_text(report: pytest.TestReport | pytest.CollectReport) -> str:
 def _flatten(args: tuple[Any, ...]) -> list[Any]:
     """`requirement("A", "B")` and `requirement(["A", "B"])` mean the same."""
     return [i for a in args for i in (a if isinstance(a, list | tuple) else [a])]
+
+
+def _bracketed(name: str) -> str | None:
+    """`test_x[GET /api/v4/files]` -> `GET /api/v4/files` (schemathesis items have no callspec)."""
+    _, sep, rest = name.partition("[")
+    return rest[:-1] if sep and rest.endswith("]") else None
+
+
+def _operation_of(item: pytest.Item) -> str | None:
+    """The operationId the test exercises: its schemathesis operation, or its matrix row's."""
+    from mmconform.operations import OPERATION_IDS
+
+    try:
+        from schemathesis.generation.hypothesis.builder import ApiOperationMark
+
+        function: Any = getattr(item, "obj", None)
+        operation = ApiOperationMark.get(function) if callable(function) else None
+        raw = getattr(getattr(operation, "definition", None), "raw", None)
+        if isinstance(raw, dict) and raw.get("operationId") in OPERATION_IDS:
+            return str(raw["operationId"])
+    except Exception:  # not a schemathesis test, or schemathesis moved it
+        pass
+    callspec = getattr(item, "callspec", None)
+    head = callspec.id.split("[", 1)[0] if callspec is not None else ""
+    return head if head in OPERATION_IDS else None
 
 
 def _skip_outcome(reason: str) -> str:
@@ -146,18 +238,35 @@ class ResultsCollector:
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> Generator[None, None, None]:
-        """Label before any setup runs, so skipped and N/A tests are labelled too."""
-        if self.registry is not None and self.config.pluginmanager.hasplugin("allure_listener"):
-            from mmconform.report.allure_dynamic import apply_labels
+        """Label before any setup runs, so skipped and N/A tests are labelled too; title after
+        it, because allure-pytest names the test when setup ends."""
+        if self.registry is None or not self.config.pluginmanager.hasplugin("allure_listener"):
+            return (yield)
+        from mmconform.report.allure_dynamic import apply_labels, apply_title
 
-            ids = [v for k, v in item.user_properties if k == REQUIREMENTS_PROPERTY]
-            apply_labels(self.registry, str(ids[0]).split(",") if ids else [])
-        return (yield)
+        found = [v for k, v in item.user_properties if k == REQUIREMENTS_PROPERTY]
+        ids = str(found[0]).split(",") if found else []
+        apply_labels(self.registry, ids, _operation_of(item))
+        try:
+            return (yield)
+        finally:
+            callspec = getattr(item, "callspec", None)
+            function = str(getattr(item, "originalname", item.name))
+            parts = [_bracketed(function), callspec.id if callspec is not None else None]
+            case = ", ".join(p for p in parts if p) or None
+            params = dict(callspec.params) if callspec is not None else {}
+            label = getattr(item, "operation_label", None)
+            if isinstance(label, str):  # schemathesis' operation, set by the fuzz modules too
+                params["operation"] = label
+            apply_title(self.registry, ids, function, case, params)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed and not self.is_worker:
-            self.records[report.nodeid] = TestRecord(
-                nodeid=report.nodeid, outcome=ERROR, message=_failure_text(report)
+            from mmconform.report.testids import normalise
+
+            nodeid = normalise(report.nodeid)
+            self.records[nodeid] = TestRecord(
+                nodeid=nodeid, outcome=ERROR, message=_failure_text(report)
             )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -192,6 +301,7 @@ class ResultsCollector:
         elif report.failed:
             record.outcome = ERROR if report.when == "setup" else FAILED
             record.message = _failure_text(report)
+            record.named = bracketed_ids(report.longreprtext or "")
         else:
             record.outcome = PASSED
 
@@ -205,6 +315,18 @@ class ResultsCollector:
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
             workeroutput[TRAFFIC_OUTPUT] = TRAFFIC.as_dict()
+        allure_dir = getattr(self.config.option, "allure_report_dir", None)
+        if allure_dir and not self.is_worker and not self.config.option.collectonly:
+            from mmconform.report.allure_files import write_allure_files
+
+            seed = self.config.getoption("mm_seed", default=None)
+            write_allure_files(
+                Path(allure_dir),
+                target_url=main_option(self.config, "mm_url"),
+                version=detected_version(self.config),
+                profile=self.config.getoption("mm_profile", default=None),
+                seed=int(seed) if seed is not None else None,
+            )
         run_dir = self.config.getoption("mm_reports", default=None)
         # --collect-only ran nothing: an all-untested results.json would only mislead.
         if self.is_worker or not run_dir or self.config.option.collectonly:
@@ -239,7 +361,10 @@ class ResultsCollector:
         if self.is_worker or self.written is None:
             return
         verdict = self.written[1]
-        terminalreporter.write_line(f"mmconform: {self.written[0]} written ({verdict})")
+        terminalreporter.write_line(
+            f"mmconform: {self.written[0]} written ({verdict}); "
+            f"summary: mmconform report {self.written[0].parent}"
+        )
         terminalreporter.write_line(f"mmconform: {traffic_line(self.traffic.as_dict())}")
         if self.registry_info.get("error"):
             terminalreporter.write_line(

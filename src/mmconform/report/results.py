@@ -18,6 +18,7 @@ from mmconform.report.verdicts import (
     count_verdicts,
     derive_requirements,
     overall_verdict,
+    unattributed,
 )
 
 MESSAGE_LINES = 6
@@ -34,6 +35,9 @@ class TestRecord:
     message: str | None = None
     requirements: list[str] = field(default_factory=list)
     duration: float = 0.0
+    # Requirement IDs the whole failure text names in brackets: `message` keeps only its first
+    # lines, and a failure group can name its third requirement on line 20.
+    named: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +48,7 @@ class TestRecord:
             "message": self.message,
             "requirements": self.requirements,
             "duration": round(self.duration, 3),
+            "named": self.named,
         }
 
 
@@ -78,7 +83,7 @@ def build_results(
     """The whole results.json document, secrets scrubbed."""
     tests = [r.as_json() for r in sorted(records, key=lambda r: r.nodeid)]
     requirements = derive_requirements(metas, tests, context.target_version)
-    verdict, blockers = overall_verdict(requirements)
+    verdict, blockers = overall_verdict(requirements, tests)
     outcome_counts = {o: sum(t["outcome"] == o for t in tests) for o in TEST_OUTCOMES}
     document = {
         "schema": SCHEMA,
@@ -97,6 +102,9 @@ def build_results(
             "requirements": count_verdicts(requirements),
             "verdict": verdict,
             "blockers": blockers,
+            # Failures that name none of their requirements: errors of the suite, not of the
+            # target, charged to no requirement (see mmconform.report.verdicts).
+            "unattributed": unattributed(tests, requirements),
         },
     }
     scrubbed: dict[str, Any] = scrubber.tree(document)

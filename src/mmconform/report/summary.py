@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mmconform.report.model import CONFORMANT, NOT_CONFORMANT, TEST_OUTCOMES
-from mmconform.report.verdicts import count_verdicts, overall_verdict
-
-MAX_BLOCKERS_SHOWN = 10
+from mmconform.report.verdicts import count_verdicts, overall_verdict, unattributed
 
 
 @dataclass(frozen=True)
@@ -28,6 +26,12 @@ class RunSummary:
     digest: str | None = None
     signed_by: str | None = None
     traffic: Mapping[str, Any] | None = None
+    # Failures naming none of their requirements (errors of the suite, see verdicts).
+    suite_errors: tuple[str, ...] = ()
+    # Requirement ID -> title, for the failed-requirement list.
+    titles: Mapping[str, str] = field(default_factory=dict)
+    # Why requirements were not applicable: (reason, IDs), most IDs first.
+    not_applicable_reasons: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def verdict(self) -> str:
@@ -44,11 +48,21 @@ class RunSummary:
             out.append("Tests: " + ", ".join(parts))
         if self.traffic:
             out.append(traffic_line(self.traffic))
+        if self.suite_errors:
+            out.append(
+                f"Suite errors: {len(self.suite_errors)} failure(s) name none of their "
+                "requirements (a bug of the suite, charged to no requirement; report it)"
+            )
+        if self.not_applicable_reasons:
+            out.append("Not applicable:")
+            for reason, ids in self.not_applicable_reasons:
+                out.append(f"  - {reason}: {', '.join(ids)}")
         out.append(f"Verdict: {self.verdict}")
-        shown = self.blockers[:MAX_BLOCKERS_SHOWN]
-        out += [f"  - {b}" for b in shown]
-        if len(self.blockers) > len(shown):
-            out.append(f"  - … and {len(self.blockers) - len(shown)} more")
+        # Every blocker, with the requirement's title: the list is what the user acts on.
+        for blocker in self.blockers:
+            req_id = blocker.split()[1] if blocker.startswith(("MUST ", "SHOULD ")) else ""
+            title = self.titles.get(req_id, "")
+            out.append(f"  - {blocker}" + (f": {title}" if title else ""))
         if self.certificate is not None:
             signer = f", signed by {self.signed_by}" if self.signed_by else ", unsigned"
             out.append(f"Certificate: {self.certificate} ({self.digest}{signer})")
@@ -68,7 +82,7 @@ def summarize(
     requirements: Mapping[str, Mapping[str, Any]], tests: list[dict[str, Any]]
 ) -> RunSummary:
     counts = count_verdicts(requirements)
-    verdict, blockers = overall_verdict(requirements)
+    verdict, blockers = overall_verdict(requirements, tests)
     return RunSummary(
         passed=counts["passed"],
         failed=counts["failed"],
@@ -77,4 +91,22 @@ def summarize(
         conformant=verdict == CONFORMANT,
         blockers=tuple(blockers),
         tests={o: sum(t["outcome"] == o for t in tests) for o in TEST_OUTCOMES},
+        suite_errors=tuple(e["nodeid"] for e in unattributed(tests, requirements)),
+        titles={r: str(e.get("title") or "") for r, e in requirements.items()},
+        not_applicable_reasons=na_reasons(requirements),
     )
+
+
+def na_reasons(
+    requirements: Mapping[str, Mapping[str, Any]],
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Not-applicable requirements grouped by reason (the prefix "not applicable: " dropped)."""
+    by_reason: dict[str, list[str]] = {}
+    for req_id, entry in sorted(requirements.items()):
+        if entry.get("verdict") != "not_applicable" or entry.get("retired"):
+            continue
+        for reason in entry.get("reasons") or ["no reason given"]:
+            text = str(reason).removeprefix("not applicable:").strip() or "no reason given"
+            by_reason.setdefault(text, []).append(req_id)
+    ordered = sorted(by_reason.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    return tuple((reason, tuple(ids)) for reason, ids in ordered)

@@ -5,9 +5,14 @@ verdicts from the evidence, so the rules live in exactly one place:
 
 - a requirement whose version range excludes the target's version is not applicable;
 - failed if any of its tests failed or errored; passed if one passed and none failed;
-- a failed test that checks several requirements and names some of them in its failure message
-  (every check of the suite puts the ID it enforces there) fails only the ones it names; it is
-  no evidence either way for the others, so a fault is charged to the requirement it broke;
+- a failed test fails exactly the requirements its failure message names (every check of the
+  suite, and every built-in schemathesis check through conformance/checks.yaml, puts the ID it
+  enforces there): its own IDs named anywhere in the message, and any registry ID named in
+  brackets (`[CONTRACT-SERVER-001]`); it is no evidence either way for the others, so a fault is
+  charged to the requirement it broke. A test with a single ID needs not name it;
+- a failed test that names none of its requirements (or has none) is *unattributed*: an error
+  of the suite, charged to no requirement, listed in results.json and blocking conformance,
+  because guessing would charge every ID the test carries for a fault it may not have seen;
 - not applicable if every one of its tests was not applicable; otherwise untested;
 - CONFORMANT only when every applicable MUST requirement passed. A requirement the registry does
   not know (so its level is unknown) also blocks conformance: a certificate must not be granted on
@@ -17,7 +22,7 @@ verdicts from the evidence, so the rules live in exactly one place:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,14 +107,56 @@ def _judge(tests: list[dict[str, Any]]) -> tuple[str, list[str]]:
     return UNTESTED, reasons
 
 
-def counted_requirements(test: Mapping[str, Any]) -> list[str]:
-    """The requirements a test's outcome is evidence for (see the module docstring)."""
+def bracketed_ids(text: str) -> list[str]:
+    """The `[ID]`s a failure text names, in order, once each."""
+    return _unique(_BRACKETED.findall(text))
+
+
+_BRACKETED = re.compile(r"\[([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-[0-9]+)\]")
+
+
+def counted_requirements(test: Mapping[str, Any], known: Collection[str] = ()) -> list[str]:
+    """The requirements a test's outcome is evidence for (see the module docstring).
+
+    `known` are the registry's IDs: a bracketed one in a failure message is charged even when
+    the test does not carry it (a built-in check may break a requirement the test's marker
+    does not list). An empty list for a failed test means it is unattributed.
+    """
     ids = [str(i) for i in test.get("requirements", [])]
     if test.get("outcome") not in BAD_OUTCOMES:
         return ids
     message = str(test.get("message") or "")
+    message += "".join(f" [{i}]" for i in test.get("named") or [])
     named = [i for i in ids if re.search(rf"(?<![A-Z0-9-]){re.escape(i)}(?![0-9A-Za-z])", message)]
-    return named or ids
+    named += [i for i in _BRACKETED.findall(message) if i in known and i not in named]
+    if not named and len(ids) == 1:
+        return ids
+    return _unique(named)
+
+
+def unattributed(
+    tests: Iterable[Mapping[str, Any]], known: Collection[str] = ()
+) -> list[dict[str, Any]]:
+    """Failed tests whose failure names none of their requirements: errors of the suite."""
+    return [
+        {
+            "nodeid": t["nodeid"],
+            "outcome": t["outcome"],
+            "requirements": list(t.get("requirements", [])),
+            "message": _first_line(t.get("message") or t["outcome"]),
+        }
+        for t in tests
+        if t.get("outcome") in BAD_OUTCOMES and not counted_requirements(t, known)
+    ]
+
+
+def suite_error_lines(errors: Iterable[Mapping[str, Any]]) -> list[str]:
+    """One blocker line per unattributed failure."""
+    return [
+        f"suite error: {e['nodeid']} failed naming none of its requirements "
+        f"({', '.join(e['requirements']) or 'none'}): {e['message']}"
+        for e in errors
+    ]
 
 
 def derive_requirements(
@@ -120,7 +167,7 @@ def derive_requirements(
     """The `requirements` block of results.json."""
     by_req: dict[str, list[dict[str, Any]]] = {}
     for test in tests:
-        for req_id in counted_requirements(test):
+        for req_id in counted_requirements(test, metas):
             by_req.setdefault(req_id, []).append(test)
     result: dict[str, dict[str, Any]] = {}
     for req_id in sorted(set(metas) | set(by_req)):
@@ -147,9 +194,16 @@ def derive_requirements(
     return result
 
 
-def overall_verdict(requirements: Mapping[str, Mapping[str, Any]]) -> tuple[str, list[str]]:
-    """CONFORMANT or NOT CONFORMANT, with one line per requirement that blocks conformance."""
-    blockers: list[str] = []
+def overall_verdict(
+    requirements: Mapping[str, Mapping[str, Any]],
+    tests: Iterable[Mapping[str, Any]] = (),
+) -> tuple[str, list[str]]:
+    """CONFORMANT or NOT CONFORMANT, with one line per requirement that blocks conformance.
+
+    `tests` (when given) adds a line per unattributed failure: a suite error is never
+    conformant, and it is not any requirement's failure either.
+    """
+    blockers: list[str] = suite_error_lines(unattributed(tests, requirements))
     counted = 0
     for req_id in sorted(requirements):
         entry = requirements[req_id]

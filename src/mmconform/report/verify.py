@@ -14,7 +14,14 @@ from typing import Any
 
 from mmconform.errors import UsageError
 from mmconform.report.certificate import KIND, compute_digest, rederive
-from mmconform.report.model import RESULTS_NAME, SCHEMA, load_results, read_json, require_verdict
+from mmconform.report.model import (
+    NOT_CONFORMANT,
+    RESULTS_NAME,
+    SCHEMA,
+    load_results,
+    read_json,
+    require_verdict,
+)
 from mmconform.report.verdicts import overall_verdict
 
 # Run facts the certificate copies from results.json; they must agree.
@@ -95,12 +102,14 @@ def _check_verdicts(cert: dict[str, Any], results: dict[str, Any], out: Verifica
             out.mismatches.append(
                 f"{req_id}: results.json states {recorded}, its tests give {want}"
             )
-    overall, _ = overall_verdict(derived)
+    overall, _ = overall_verdict(derived, results["tests"])
     if cert.get("verdict") != overall:
         out.mismatches.append(
             f"verdict: certificate says {cert.get('verdict')}, evidence gives {overall}"
         )
     own, _ = overall_verdict(stated) if stated else ("absent", [])
+    if cert.get("suite_errors"):  # unattributed failures block conformance on their own
+        own = NOT_CONFORMANT
     if stated and cert.get("verdict") != own:
         out.mismatches.append(
             f"verdict: {cert.get('verdict')} contradicts the certificate's own verdicts"

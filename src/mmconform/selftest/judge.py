@@ -4,6 +4,11 @@ A fault is *killed* only when a requirement it declares fails: a run that fails 
 reason proves nothing about the fault (it may be noise, or a different check tripping by
 accident), so it counts as *misattributed*. A fault marked `known_gap` is expected to survive;
 if it is killed, the mark is stale and that too fails the selftest.
+
+A fault killed by its declared requirements that also fails undeclared ones is *overcharged*:
+the verdict charged more than the fault breaks (a check blaming the wrong requirement, or a
+declaration that is too narrow). With `strict_attribution` (`.ci/run`, over the whole
+catalogue) that fails the selftest, so each fault charges exactly its declared requirements.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from mmconform.reference.faults import Fault
 
 KILLED = "killed"
+OVERCHARGED = "overcharged"
 SURVIVED = "survived"
 MISATTRIBUTED = "misattributed"
 KNOWN_GAP = "known-gap"
@@ -63,6 +69,7 @@ class SelftestReport:
     wall_seconds: float = 0.0
     jobs: int = 1
     shard: str | None = None
+    strict_attribution: bool = False
 
     @property
     def ok(self) -> bool:
@@ -82,6 +89,7 @@ class SelftestReport:
             "seed": self.seed,
             "jobs": self.jobs,
             "shard": self.shard,
+            "strict_attribution": self.strict_attribution,
             "wall_seconds": round(self.wall_seconds, 1),
             "verdict": "PASS" if self.ok else "FAIL",
             "clean": {
@@ -103,11 +111,21 @@ def failed_requirements(results: Path) -> tuple[str, ...]:
     )
 
 
+def unattributed_tests(results: Path) -> tuple[str, ...]:
+    """Tests whose failure named no requirement (results.json summary.unattributed)."""
+    data = json.loads(results.read_text(encoding="utf-8"))
+    summary = data.get("summary", {}) if isinstance(data, dict) else {}
+    rows = summary.get("unattributed") or [] if isinstance(summary, dict) else []
+    return tuple(str(r.get("nodeid")) for r in rows if isinstance(r, dict))
+
+
 def _run_name(outcome: Outcome) -> str:
     return str(outcome.results.parent) if outcome.results is not None else str(outcome.log)
 
 
-def judge_fault(fault: Fault, outcome: Outcome) -> Kill:
+def judge_fault(fault: Fault, outcome: Outcome, strict_attribution: bool = False) -> Kill:
+    """Killed, or with `strict_attribution` overcharged when it also failed undeclared IDs
+    (listed in `also_failed` either way)."""
     caught = tuple(r for r in fault.requirements if r in outcome.failed)
     also = tuple(r for r in outcome.failed if r not in fault.requirements)
     if outcome.error is not None:
@@ -115,7 +133,7 @@ def judge_fault(fault: Fault, outcome: Outcome) -> Kill:
     elif fault.known_gap:
         status = STALE_GAP if caught else KNOWN_GAP
     elif caught:
-        status = KILLED
+        status = OVERCHARGED if also and strict_attribution else KILLED
     elif outcome.failed:
         status = MISATTRIBUTED
     else:
@@ -143,6 +161,7 @@ def judge(
     seed: int,
     jobs: int,
     wall_seconds: float,
+    strict_attribution: bool = False,
 ) -> SelftestReport:
     clean_status = FAILED if clean.failed else PASSED
     if clean.error is not None:
@@ -153,7 +172,8 @@ def judge(
         clean_status=clean_status,
         clean_failed=clean.failed,
         clean_run=_run_name(clean),
-        kills=[judge_fault(f, o) for f, o in faulty],
+        kills=[judge_fault(f, o, strict_attribution) for f, o in faulty],
         wall_seconds=wall_seconds,
         jobs=jobs,
+        strict_attribution=strict_attribution,
     )

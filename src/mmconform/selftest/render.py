@@ -9,6 +9,7 @@ from mmconform.selftest.judge import SelftestReport
 
 _MARK = {
     "killed": "killed",
+    "overcharged": "killed, **charged undeclared requirements**",
     "survived": "**SURVIVED**",
     "misattributed": "**MISATTRIBUTED**",
     "known-gap": "survived (known gap)",
@@ -57,6 +58,8 @@ def terminal_lines(report: SelftestReport) -> list[str]:
     for k in report.kills:
         by = ", ".join(k.caught_by) or "-"
         line = f"{k.fault:<{width}}  {k.status:<13}  {by}"
+        if k.status in ("overcharged", "killed") and k.also_failed:
+            line += f"  (charged undeclared requirements: {', '.join(k.also_failed)})"
         if k.status in ("misattributed", "error"):
             line += f"  ({k.error or 'failed: ' + ', '.join(k.also_failed)})"
         out.append(line)

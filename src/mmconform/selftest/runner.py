@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mmconform.selftest.judge import Outcome, failed_requirements
+from mmconform.selftest.judge import Outcome, failed_requirements, unattributed_tests
 
 if TYPE_CHECKING:
     from mmconform.reference.server import RunningServer
@@ -167,6 +167,9 @@ def run_suite(spec: RunSpec, faults: tuple[str, ...], label: str) -> Outcome:
         return Outcome(-1, (), None, log, time.monotonic() - started, f"{exc}")
     elapsed = time.monotonic() - started
     results = out_dir / "latest" / "results.json"
+    if code == 4 and results.is_file():  # mmconform run's exit code for a suite error
+        why = f"suite error: {', '.join(unattributed_tests(results))} named no requirement"
+        return Outcome(code, failed_requirements(results), results, log, elapsed, why)
     if code not in (0, 1) or not results.is_file():
         tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
         why = f"mmconform run exited {code}: {tail[0] if tail else 'no output'} (log: {log})"
