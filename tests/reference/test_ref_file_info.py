@@ -72,6 +72,8 @@ def test_file_infos_for_post_cases(world: World) -> None:
     assert world.admin.get(path).status_code == 404
     deleted = world.admin.ok(world.admin.get(path, params={"include_deleted": "true"}))
     assert len(deleted) == 3 and all(i["delete_at"] > 0 for i in deleted)
+    # sqlstore FileInfoStore.DeleteForPost sets DeleteAt only (P4): update_at is untouched.
+    assert sorted(i["update_at"] for i in deleted) == sorted(i["update_at"] for i in infos)
 
 
 def test_public_channel_post_files_readable_by_team_non_member(world: World) -> None:

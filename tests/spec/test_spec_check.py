@@ -191,7 +191,7 @@ def test_folder_without_fragments_is_bad_input(
     assert err.count("\n") == 1
 
 
-def test_spec_without_verb_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(capsys, "spec")
+def test_spec_without_verb_is_one_line_naming_both(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "spec")
     assert code == 2
-    assert "check" in out and "diff" in out
+    assert "spec check" in err and "spec diff" in err and err.count("\n") == 1

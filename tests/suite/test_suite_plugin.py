@@ -129,4 +129,4 @@ def test_rows_follow_the_version_the_target_is_judged_by(
     new_rule = reasons[
         "test_permission[GetFileInfo[team_member_not_in_channel-public-attached]-200]"
     ]
-    assert new_rule == "not applicable: server version 9.10.0 is outside >=9.11"
+    assert new_rule == "not applicable: server version 9.10.0 is outside >=9.9.3,<9.10 || >=9.11"

@@ -20,6 +20,13 @@ from mmconform.errors import UsageError
 from mmconform.fuzz.profiles import BUILTIN_CHECKS, FuzzData
 from mmconform.resources import conformance_dir
 
+# Our checks (fuzz/checks.py) that run a built-in check on the public route's route hits only:
+# a failure they raise is the built-in's and is charged to the built-in's requirement.
+RUNS_BUILTIN = {
+    "mm_route_aware_headers": "response_headers_conformance",
+    "mm_route_aware_negative": "negative_data_rejection",
+}
+
 
 @dataclass(frozen=True)
 class Attribution:
@@ -28,7 +35,7 @@ class Attribution:
     checks: Mapping[str, str | None]
 
     def requirement(self, check: str) -> str | None:
-        return self.checks.get(check)
+        return self.checks.get(RUNS_BUILTIN.get(check, check))
 
 
 def default_path() -> Path:

@@ -132,11 +132,10 @@ async def delete_post(ctx: Ctx) -> Response:
     now = now_ms()
     store = ctx.state.store
     store.run("UPDATE posts SET delete_at = ?, update_at = ? WHERE id = ?", now, now, post_id)
+    # sqlstore FileInfoStore.DeleteForPost sets DeleteAt only (every copy read, the newest
+    # GetMasterX one included): update_at, and so the include_deleted ETag, stay as they were (P4).
     store.run(
-        "UPDATE file_infos SET delete_at = ?, update_at = ? WHERE post_id = ? AND delete_at = 0",
-        now,
-        now,
-        post_id,
+        "UPDATE file_infos SET delete_at = ? WHERE post_id = ? AND delete_at = 0", now, post_id
     )
     return status_ok()
 
