@@ -22,7 +22,10 @@ An entry's fields (`operation`/`operations` and so on take one value or a list):
   changed (two rows may share a key only if both carry ranges); `note`: free text;
 - `unknown`: `{versions: RANGE, reason: TEXT}`, versions where what the server does is not known
   (e.g. a fix picked into a dot release whose diff nobody has read): the row is not applicable
-  there, with the reason, rather than a guess.
+  there, with the reason, rather than a guess;
+- `leaves_unlicensed: true` (licence rows): the real server answers the request and also removes
+  the installed licence (SaveLicense's RemoveLicense after a failed record save), so the licence
+  alarm must not take that for a refused request changing the licence; the gate still restores it.
 """
 
 from __future__ import annotations
@@ -154,7 +157,7 @@ _LISTS = {
     "channel": "channels",
     "state": "states",
 }
-_OPTIONAL = {"config", "variant", "error_id", "versions", "unknown", "note"}
+_OPTIONAL = {"config", "variant", "error_id", "versions", "unknown", "note", "leaves_unlicensed"}
 _ALLOWED = set(_LISTS) | set(_LISTS.values()) | {"expect", "requirements"} | _OPTIONAL
 
 
@@ -174,6 +177,7 @@ class Row:
     source: str = ""
     unknown: VersionRange | None = None
     unknown_reason: str = ""
+    leaves_unlicensed: bool = False
 
     @property
     def key(self) -> tuple[str, str, str, str, str, str | None]:
@@ -266,6 +270,9 @@ def _expand(entry: dict[str, Any], where: str) -> list[Row]:
     versions = entry.get("versions")
     vrange = VersionRange.parse(str(versions), where) if versions is not None else None
     unknown_range, unknown_reason = _unknown(entry, where)
+    leaves_unlicensed = entry.get("leaves_unlicensed", False)
+    if not isinstance(leaves_unlicensed, bool):
+        raise UsageError(f"{where}: leaves_unlicensed must be true or false")
     rows = []
     for op, actor, channel, state in itertools.product(ops, actors, channels, states):
         _check_member(op, tuple(SHAPES), "operation", where)
@@ -302,6 +309,7 @@ def _expand(entry: dict[str, Any], where: str) -> list[Row]:
                 source=where,
                 unknown=unknown_range,
                 unknown_reason=unknown_reason,
+                leaves_unlicensed=leaves_unlicensed,
             )
         )
     return rows

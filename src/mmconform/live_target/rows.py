@@ -98,10 +98,6 @@ def _ident(rng: random.Random) -> str:
     return "".join(rng.choice(alphabet) for _ in range(26))
 
 
-# Admin licence uploads that a genuine server answers 400 AND leaves unlicensed (D24).
-_LEAVES_UNLICENSED = frozenset({"bad_record_id"})
-
-
 class RowRunner:
     """Holds the world, the gate and what licence rows need; runs rows one at a time."""
 
@@ -179,11 +175,8 @@ class RowRunner:
             "bad_record_id",
         )
         # A request expected to be refused must leave the licence as it was (gate.licence_change),
-        # except where upstream itself drops it: SaveLicense (app/platform/license.go) calls
-        # RemoveLicense when the record fails LicenseRecord.IsValid after SetLicense (D24).
-        refused = row.requirements if row.expect >= 400 else ()
-        if row.state in _LEAVES_UNLICENSED:
-            refused = ()
+        # except where the real server itself drops it (the row says `leaves_unlicensed`).
+        refused = row.requirements if row.expect >= 400 and not row.leaves_unlicensed else ()
         if row.config == "restricted_admin":
             with self.restricted_licence(row):
                 yield
