@@ -27,7 +27,8 @@ from mmconform.report.testids import normalise, stable_nodeid
 from mmconform.resources import conformance_dir, specs_dir
 
 SELECT = "(test_permission and GetFileInfosForPost and anonymous) or (test_fuzz_refused and info)"
-REPO = conformance_dir().parent
+# The checkout this test file lives in (CI installs a wheel, so the package is elsewhere).
+REPO = Path(__file__).resolve().parents[2]
 # The README's plain-pytest forms (checked below against the README), as the test runs them.
 PYARGS_FORM = ("--pyargs", "mmconform")
 CHECKOUT_FORM = ("conformance",)
@@ -58,7 +59,9 @@ def _installed_layout(root: Path) -> Path:
     site = root / "site"
     package = site / "mmconform"
     shutil.copytree(
-        Path(mmconform.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+        Path(mmconform.__file__).parent,
+        package,
+        ignore=shutil.ignore_patterns("__pycache__", "_data"),
     )
     shutil.copytree(specs_dir(), package / "_data" / "specs")
     shutil.copytree(
