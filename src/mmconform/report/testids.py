@@ -17,12 +17,23 @@ from pathlib import Path
 _ANCHORS = ("conformance/",)
 
 
+def conformance_folder_of(path: Path, default: Path) -> Path:
+    """The conformance folder `path` lies in: the nearest ancestor holding a conformance
+    registry (a checkout's `conformance/` when the installed package's copy is elsewhere, as
+    under a wheel install), else `default`."""
+    for parent in path.resolve().parents:
+        if (parent / "requirements.yaml").is_file() and (parent / "checks.yaml").is_file():
+            return parent
+    return default
+
+
 def stable_nodeid(nodeid: str, path: Path | None, folder: Path) -> str:
-    """`nodeid` with its file part made relative to `folder` when `path` lies inside it."""
+    """`nodeid` with its file part made relative to the conformance folder `path` lies in
+    (`folder` when no nearer one holds it)."""
     if path is None:
         return nodeid
     try:
-        relative = path.resolve().relative_to(folder.resolve())
+        relative = path.resolve().relative_to(conformance_folder_of(path, folder).resolve())
     except ValueError:
         return nodeid
     _, sep, rest = nodeid.partition("::")
