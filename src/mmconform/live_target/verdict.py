@@ -110,7 +110,9 @@ class Verdict:
                 self.fail("body differs from the uploaded bytes [FILES-GET-001]")
             disposition = r.headers.get("content-disposition", "")
             if self.row.variant == "download" and not disposition.startswith("attachment"):
-                self.fail(f"download=true but Content-Disposition is {disposition!r}")
+                self.fail(
+                    f"download=true but Content-Disposition is {disposition!r} [FILES-GET-002]"
+                )
         elif op == "GetFileInfo" and stored is not None:
             self.check_file_info(self.json(), stored)
         elif op == "GetFileLink" and stored is not None:
