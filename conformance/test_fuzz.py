@@ -65,6 +65,21 @@ _LICENCE_GUARD = {
 }
 
 
+def mm_item_facts(item: pytest.Item) -> dict[str, object]:
+    """Selection facts (mmconform.selection): the identity the item fuzzes as, and every ID it
+    can charge: its marker's, each built-in check's (conformance/checks.yaml, charged through
+    the failure's title) and, for a licence operation, the licence requirements its guard names."""
+    label = str(getattr(item, "operation_label", ""))
+    callspec = getattr(item, "callspec", None)
+    refused = callspec.params.get("refused_actor") if callspec is not None else None
+    main = refused is None
+    actor = _IDENTITY_BY_LABEL.get(label, "uploader") if main else str(refused)
+    return {
+        "actor": actor,
+        "charges": (*FUZZ.attribution_ids(), *_LICENCE_GUARD.get((label, main), ())),
+    }
+
+
 def _run_option(config: pytest.Config, name: str) -> Any:
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
     return workerinput.get(name, config.getoption(name, default=None))

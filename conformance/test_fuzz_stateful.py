@@ -51,6 +51,12 @@ def test_fuzz_stateful(mm_session: Session, request: pytest.FixtureRequest) -> N
     pytest.fail(f"{failure}\n{FUZZ.replay_hint()}", pytrace=False)
 
 
+def mm_item_facts(item: pytest.Item) -> dict[str, object]:
+    """Selection facts (mmconform.selection): the scenarios run as the uploader and can charge
+    what the built-in checks name (conformance/checks.yaml) besides the marker's IDs."""
+    return {"actor": "uploader", "charges": FUZZ.attribution_ids()}
+
+
 def _run_seed(config: pytest.Config) -> int:
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
     return int(workerinput.get("mm_seed", config.getoption("mm_seed", default=None)) or 0)

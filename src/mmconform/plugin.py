@@ -152,6 +152,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="licence signing key the target trusts (embedded server), for minted licences",
     )
     add(
+        "--mm-requirement",
+        dest="mm_requirement",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="run only the tests that can charge this requirement (repeatable, or A,B; "
+        "env MMCONFORM_REQUIREMENT); the run is PARTIAL",
+    )
+    add(
+        "--mm-operation",
+        dest="mm_operation",
+        action="append",
+        default=None,
+        metavar="OP",
+        help="run only the tests of this operationId (repeatable; env MMCONFORM_OPERATION)",
+    )
+    add(
+        "--mm-actor",
+        dest="mm_actor",
+        action="append",
+        default=None,
+        metavar="ACTOR",
+        help="run only the tests sent as this actor (repeatable; env MMCONFORM_ACTOR)",
+    )
+    add(
+        "--mm-tests",
+        dest="mm_tests",
+        default=None,
+        metavar="FILE",
+        help="run only the tests whose stable ids FILE lists, one a line (--rerun-failed)",
+    )
+    add(
+        "--mm-list",
+        dest="mm_list",
+        default=None,
+        metavar="FILE",
+        help="with --collect-only: write what would run (facts, predicted N/A) to FILE as JSON",
+    )
+    add(
         "--mm-disposable",
         dest="mm_disposable",
         action="store_true",
@@ -269,7 +308,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Reject requirement IDs the registry does not know, naming the test."""
+    """Reject requirement IDs the registry does not know, naming the test; then keep only the
+    tests the selection options ask for (mmconform.selection)."""
     marked = [(item, m) for item in items for m in item.iter_markers("requirement")]
     if not marked:
         return
@@ -280,8 +320,120 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         registry = load_registry()
         for item, mark in marked:
             registry.check_ids([str(a) for a in mark.args], f"test {item.nodeid}")
+        _select(config, items, registry)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+# config attribute the results plugin reads: {"criteria": {...}, "deselected": N}.
+SELECTION_ATTR = "_mmconform_selection"
+_SELECTION_ENV = {
+    "mm_requirement": "MMCONFORM_REQUIREMENT",
+    "mm_operation": "MMCONFORM_OPERATION",
+    "mm_actor": "MMCONFORM_ACTOR",
+}
+
+
+def criteria_of(config: pytest.Config) -> Any:
+    """The selection the options (or their environment twins) ask for."""
+    from mmconform.errors import UsageError
+    from mmconform.selection import Criteria, split_values
+
+    def values(dest: str) -> tuple[str, ...]:
+        given = config.getoption(dest, default=None)
+        if given is None and os.environ.get(_SELECTION_ENV[dest]):
+            given = [os.environ[_SELECTION_ENV[dest]]]
+        return split_values(given)
+
+    nodeids: tuple[str, ...] = ()
+    tests_file = config.getoption("mm_tests", default=None)
+    if tests_file:
+        try:
+            text = Path(tests_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--mm-tests {tests_file}: cannot read ({exc.strerror})") from None
+        nodeids = tuple(line.strip() for line in text.splitlines() if line.strip())
+        if not nodeids:
+            raise UsageError(f"--mm-tests {tests_file}: lists no test; nothing would run")
+    return Criteria(
+        requirements=values("mm_requirement"),
+        operations=values("mm_operation"),
+        actors=values("mm_actor"),
+        nodeids=nodeids,
+    )
+
+
+def _select(config: pytest.Config, items: list[pytest.Item], registry: Any) -> None:
+    from mmconform.selection import check_criteria
+
+    criteria = criteria_of(config)
+    facts = [item_facts(item) for item in items]
+    if config.getoption("mm_list", default=None):
+        config.stash[_STASH_FACTS] = dict(zip([f.nodeid for f in facts], facts, strict=True))
+    setattr(config, SELECTION_ATTR, {"criteria": criteria.as_json(), "deselected": 0})
+    if criteria.empty:
+        return
+    check_criteria(criteria, registry.requirements)
+    keep = [criteria.matches(f) for f in facts]
+    dropped = [item for item, k in zip(items, keep, strict=True) if not k]
+    if dropped:
+        items[:] = [item for item, k in zip(items, keep, strict=True) if k]
+        config.hook.pytest_deselected(items=dropped)
+    getattr(config, SELECTION_ATTR)["deselected"] = len(dropped)
+
+
+_STASH_FACTS = pytest.StashKey[dict[str, Any]]()
+
+
+def item_facts(item: pytest.Item) -> Any:
+    """A test's `mmconform.selection.TestFacts`: its marker IDs, plus what its module's
+    `mm_item_facts(item)` adds (operation, actor, the IDs its checks can charge)."""
+    from mmconform.report.pytest_plugin import operation_of
+    from mmconform.selection import TestFacts
+
+    carries = tuple(
+        dict.fromkeys(str(i) for m in item.iter_markers("requirement") for i in _flat(m.args))
+    )
+    hook = getattr(getattr(item, "module", None), "mm_item_facts", None)
+    extra: dict[str, Any] = hook(item) if callable(hook) else {}
+    return TestFacts(
+        nodeid=item.nodeid,
+        operation=extra.get("operation") or operation_of(item),
+        actor=extra.get("actor"),
+        carries=carries,
+        charges=frozenset(carries) | frozenset(str(i) for i in extra.get("charges", ())),
+    )
+
+
+def _flat(args: tuple[Any, ...]) -> list[Any]:
+    return [i for a in args for i in (a if isinstance(a, list | tuple) else [a])]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """--mm-list FILE: what would run, with the N/A the version and the flags predict."""
+    config = session.config
+    path = config.getoption("mm_list", default=None)
+    if not path or is_worker(config):
+        return
+    from mmconform.listing import listing_document
+    from mmconform.report.model import write_json
+
+    facts = config.stash.get(_STASH_FACTS, {})
+    rows = {
+        item.nodeid: getattr(item, "callspec").params.get("row")  # noqa: B009 - not on Item
+        for item in session.items
+        if getattr(item, "callspec", None) is not None
+    }
+    document = listing_document(
+        [facts[i.nodeid] for i in session.items if i.nodeid in facts],
+        rows,
+        version=option(config, "mm_server_version"),
+        licence_changes=bool(option(config, "mm_allow_license_changes")),
+        signing_key=bool(option(config, "mm_signing_key")),
+        selection=getattr(config, SELECTION_ATTR, None),
+        config_changes=bool(option(config, "mm_allow_config_changes")),
+    )
+    write_json(Path(path), document)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

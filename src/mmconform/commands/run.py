@@ -124,10 +124,68 @@ def register(sub: Any) -> None:
         help="Ed25519 private key (PEM) to sign the certificate (env MMCONFORM_SIGN_KEY); "
         "make one with 'mmconform report keygen -o KEY'",
     )
+    add_selection_options(p)
     p.add_argument(
         "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="extra pytest arguments after --"
     )
     p.set_defaults(func=handle)
+
+
+def add_selection_options(p: argparse.ArgumentParser) -> None:
+    """--requirement/--operation/--actor, shared by `run` and `list` (mmconform.selection)."""
+    p.add_argument(
+        "--requirement",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="run only the tests that can charge this requirement (repeatable, or ID,ID; env "
+        "MMCONFORM_REQUIREMENT); the run's verdict is PARTIAL",
+    )
+    p.add_argument(
+        "--operation",
+        action="append",
+        default=None,
+        metavar="OP",
+        help="run only the tests of this operationId, e.g. GetFile (repeatable; env "
+        "MMCONFORM_OPERATION); PARTIAL",
+    )
+    p.add_argument(
+        "--actor",
+        action="append",
+        default=None,
+        metavar="ACTOR",
+        help="run only the tests sent as this actor, e.g. guest_in_channel (repeatable; env "
+        "MMCONFORM_ACTOR); PARTIAL",
+    )
+
+
+_SELECTION = (
+    ("requirement", "MMCONFORM_REQUIREMENT", "--mm-requirement"),
+    ("operation", "MMCONFORM_OPERATION", "--mm-operation"),
+    ("actor", "MMCONFORM_ACTOR", "--mm-actor"),
+)
+
+
+def selection_options(args: argparse.Namespace) -> list[str]:
+    """The plugin options for the selection given (options, else their env twins), checked."""
+    from mmconform.registry import load_registry
+    from mmconform.selection import Criteria, check_criteria, split_values
+
+    chosen: dict[str, tuple[str, ...]] = {}
+    for dest, env_name, _ in _SELECTION:
+        given = getattr(args, dest, None)
+        if given is None and os.environ.get(env_name):
+            given = [os.environ[env_name]]
+        chosen[dest] = split_values(given)
+    check_criteria(
+        Criteria(chosen["requirement"], chosen["operation"], chosen["actor"]),
+        load_registry().requirements,
+    )
+    out: list[str] = []
+    for dest, _, flag in _SELECTION:
+        for value in chosen[dest]:
+            out += [flag, value]
+    return out
 
 
 def _int_env(name: str, value: int | None) -> int | None:
@@ -205,6 +263,7 @@ def _validate(args: argparse.Namespace) -> None:
         from mmconform.report.signing import load_private_key
 
         load_private_key(Path(args.sign_key))  # a bad key fails now, not after the whole run
+    args.selection = selection_options(args)
 
 
 def _check_installed_licence(args: argparse.Namespace, result: Any) -> None:
@@ -344,7 +403,7 @@ def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Pa
     workers = args.workers or 1
     if workers > 1:
         cmd += ["-n", str(workers)]
-    return cmd + plan.options + list(args.pytest_args)
+    return cmd + plan.options + list(getattr(args, "selection", [])) + list(args.pytest_args)
 
 
 def _child_env(plan: Plan) -> dict[str, str]:
@@ -375,7 +434,7 @@ def _verdict(run_dir: Path, url: str, pytest_rc: int, sign_key: Path | None) -> 
     if summary.suite_errors:
         return EXIT_SUITE_ERROR
     # The verdict is the results'; a failed SHOULD makes pytest exit 1 without breaking it.
-    return EXIT_OK if summary.conformant else EXIT_FAILED
+    return EXIT_OK if summary.ok else EXIT_FAILED
 
 
 def _run_child(cmd: list[str], env: dict[str, str], run_dir: Path) -> int:

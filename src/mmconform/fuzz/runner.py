@@ -143,6 +143,12 @@ class FuzzContext:
             self._http.mount("https://", PushbackAdapter())
         return self._http
 
+    def attribution_ids(self) -> tuple[str, ...]:
+        """Every requirement a built-in check can charge (conformance/checks.yaml): what a fuzz
+        item can fail beyond its marker's IDs, so selection by requirement must know it."""
+        table = _attribution().checks
+        return tuple(sorted({r for r in table.values() if r is not None}))
+
     def close(self) -> None:
         if self._http is not None:
             self._http.close()

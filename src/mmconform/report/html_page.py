@@ -78,6 +78,15 @@ def _failed_section(
     return "".join(parts)
 
 
+def _selection_text(selection: Any) -> str | None:
+    """What a PARTIAL run selected (None for the whole suite: nothing to say)."""
+    from mmconform.selection import describe
+
+    if not isinstance(selection, Mapping) or not selection.get("partial"):
+        return None
+    return f"PARTIAL: {describe(selection)}; certifies nothing"
+
+
 def render_page(results: Mapping[str, Any], specs_digest: str | None = None) -> str:
     """The whole page for one results.json document (`specs_digest` from its certificate)."""
     summary = results.get("summary") or {}
@@ -96,6 +105,7 @@ def render_page(results: Mapping[str, Any], specs_digest: str | None = None) -> 
         ("Seed", results.get("seed")),
         ("Suite", f"{suite.get('version') or ''} {suite.get('git_revision') or ''}".strip()),
         ("Specs digest", specs_digest),
+        ("Selection", _selection_text(results.get("selection"))),
         ("Started", results.get("started_at")),
         ("Finished", results.get("finished_at")),
     ]

@@ -35,6 +35,9 @@ from mmconform.traffic import TRAFFIC, Traffic
 
 REQUIREMENTS_PROPERTY = "mm_requirements"
 TRAFFIC_OUTPUT = "mm_traffic"
+SELECTION_OUTPUT = "mm_selection"
+# Where the main plugin leaves its selection (mmconform.plugin.SELECTION_ATTR).
+_SELECTION_ATTR = "_mmconform_selection"
 INTERRUPTED = "INTERRUPTED"
 # Credentials the main plugin may have been handed; their literal values are scrubbed everywhere.
 _SECRET_OPTIONS = ("mm_token", "mm_password")
@@ -175,7 +178,7 @@ def _bracketed(name: str) -> str | None:
     return rest[:-1] if sep and rest.endswith("]") else None
 
 
-def _operation_of(item: pytest.Item) -> str | None:
+def operation_of(item: pytest.Item) -> str | None:
     """The operationId the test exercises: its schemathesis operation, or its matrix row's."""
     from mmconform.operations import OPERATION_IDS
 
@@ -211,6 +214,10 @@ class ResultsCollector:
         self.registry, self.registry_info = self._load_registry()
         # Every process's requests and 429s (workers report theirs through xdist workeroutput).
         self.traffic = Traffic()
+        # Tests left out of the collection (ours and pytest's -k/-m/--deselect), and kept.
+        self.deselected = 0
+        self.selected: int | None = None
+        self.worker_selection: dict[str, Any] | None = None
 
     def _load_registry(self) -> tuple[Any, dict[str, Any]]:
         from mmconform.registry import default_path, load_registry
@@ -246,7 +253,7 @@ class ResultsCollector:
 
         found = [v for k, v in item.user_properties if k == REQUIREMENTS_PROPERTY]
         ids = str(found[0]).split(",") if found else []
-        apply_labels(self.registry, ids, _operation_of(item))
+        apply_labels(self.registry, ids, operation_of(item))
         try:
             return (yield)
         finally:
@@ -259,6 +266,29 @@ class ResultsCollector:
             if isinstance(label, str):  # schemathesis' operation, set by the fuzz modules too
                 params["operation"] = label
             apply_title(self.registry, ids, function, case, params)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.selected = len(session.items)
+
+    def selection(self) -> dict[str, Any]:
+        """What this run selected (mmconform.selection.SelectionFacts), from the collecting
+        process: this one, or under xdist the first worker (they all collect the same)."""
+        from mmconform.selection import SelectionFacts
+
+        if self.worker_selection is not None:
+            return self.worker_selection
+        ours: dict[str, Any] = getattr(self.config, _SELECTION_ATTR, None) or {}
+        selected = self.selected if self.selected is not None else len(self.records)
+        by_us = int(ours.get("deselected") or 0)
+        return SelectionFacts(
+            collected=selected + self.deselected,
+            selected=selected,
+            criteria=dict(ours.get("criteria") or {}),
+            deselected_by_pytest=max(0, self.deselected - by_us),
+        ).as_json()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed and not self.is_worker:
@@ -310,11 +340,14 @@ class ResultsCollector:
         output = getattr(node, "workeroutput", None) or {}
         if isinstance(output.get(TRAFFIC_OUTPUT), dict):
             self.traffic.add(output[TRAFFIC_OUTPUT])
+        if isinstance(output.get(SELECTION_OUTPUT), dict) and self.worker_selection is None:
+            self.worker_selection = output[SELECTION_OUTPUT]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
             workeroutput[TRAFFIC_OUTPUT] = TRAFFIC.as_dict()
+            workeroutput[SELECTION_OUTPUT] = self.selection()
         allure_dir = getattr(self.config.option, "allure_report_dir", None)
         if allure_dir and not self.is_worker and not self.config.option.collectonly:
             from mmconform.report.allure_files import write_allure_files
@@ -390,6 +423,7 @@ class ResultsCollector:
             finished_at=now_utc(),
             registry=self.registry_info,
             traffic=self._traffic(),
+            selection=self.selection(),
         )
         document = build_results(
             list(self.records.values()), self.metas(), context, self._scrubber()

@@ -72,6 +72,8 @@ class RunContext:
     registry: Mapping[str, Any]
     # Requests sent, 429 answers and the seconds waited for them (mmconform.traffic).
     traffic: Mapping[str, Any] | None = None
+    # What the run selected (mmconform.selection.SelectionFacts.as_json); None: everything.
+    selection: Mapping[str, Any] | None = None
 
 
 def build_results(
@@ -82,8 +84,10 @@ def build_results(
 ) -> dict[str, Any]:
     """The whole results.json document, secrets scrubbed."""
     tests = [r.as_json() for r in sorted(records, key=lambda r: r.nodeid)]
-    requirements = derive_requirements(metas, tests, context.target_version)
-    verdict, blockers = overall_verdict(requirements, tests)
+    selection = dict(context.selection or {"partial": False})
+    partial = bool(selection.get("partial"))
+    requirements = derive_requirements(metas, tests, context.target_version, partial=partial)
+    verdict, blockers = overall_verdict(requirements, tests, partial=partial)
     outcome_counts = {o: sum(t["outcome"] == o for t in tests) for o in TEST_OUTCOMES}
     document = {
         "schema": SCHEMA,
@@ -95,6 +99,7 @@ def build_results(
         "finished_at": context.finished_at,
         "registry": dict(context.registry),
         "traffic": dict(context.traffic or {}),
+        "selection": selection,
         "tests": tests,
         "requirements": requirements,
         "summary": {
