@@ -92,6 +92,8 @@ def listing_document(
                 "operation": f.operation,
                 "actor": f.actor,
                 "requirements": list(f.carries),
+                # Every ID the test's checks can charge (what --requirement selects by).
+                "can_charge": sorted(f.charges),
                 "not_applicable": na,
                 "may_be_not_applicable": maybe,
             }

@@ -64,6 +64,13 @@ def register(sub: Any) -> None:
         help="also fail when a fault charges requirements it does not declare (each fault "
         "must charge exactly its declared requirements; .ci/run uses it on the whole catalogue)",
     )
+    p.add_argument(
+        "--whole-suite",
+        action="store_true",
+        help="run the whole suite against every fault (default: only the tests that can charge "
+        "the fault's declared requirements, which gives the same kill verdict; "
+        "--strict-attribution implies it)",
+    )
     p.set_defaults(func=handle)
 
 
@@ -78,7 +85,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 
 def handle(args: argparse.Namespace) -> int:
     from mmconform.commands.serve import check_as_version
-    from mmconform.selftest.judge import judge
+    from mmconform.selftest.judge import SELECTED_MODE, WHOLE_MODE, judge
     from mmconform.selftest.plan import load_faults
     from mmconform.selftest.render import terminal_lines, write
     from mmconform.selftest.runner import RunSpec, run_suite
@@ -98,11 +105,19 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--reports {args.reports}: cannot create {folder} ({exc.strerror})"
         ) from None
-    spec = RunSpec(profile=args.profile, seed=args.seed, reports=folder, as_version=as_version)
+    whole = bool(args.whole_suite or args.strict_attribution)
+    spec = RunSpec(
+        profile=args.profile,
+        seed=args.seed,
+        reports=folder,
+        as_version=as_version,
+        select_declared=not whole,
+    )
+    mode = WHOLE_MODE if whole else SELECTED_MODE
     where = f" (shard {args.shard})" if shard else ""
     print(
         f"mmconform selftest: {len(faults)} fault(s){where} + the clean server, profile "
-        f"{args.profile}, seed {args.seed}, {args.jobs} job(s)"
+        f"{args.profile}, seed {args.seed}, {args.jobs} job(s), per-fault runs: {mode}"
         + (f", emulating {as_version}" if as_version else ""),
         flush=True,
     )
@@ -120,6 +135,7 @@ def handle(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         wall_seconds=time.monotonic() - started,
         strict_attribution=args.strict_attribution,
+        mode=mode,
     )
     report.shard = args.shard if shard else None
     for line in terminal_lines(report):
