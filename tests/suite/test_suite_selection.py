@@ -152,3 +152,37 @@ def test_pytest_deselection_makes_the_run_partial(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "latest" / "results.json").read_text())
     assert results["summary"]["verdict"] == "PARTIAL"
     assert "deselected by pytest options" in results["selection"]["criteria"]["pytest"]
+
+
+def test_rerun_failed_reruns_exactly_the_failed_tests_with_the_seed(tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    done = mmconform(
+        "run", "--reports", str(first), "--seed", "4242", "--profile", "quick",
+        "--operation", "GetFileLink", "--actor", "uploader", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    results_file = first / "latest" / "results.json"
+    results = json.loads(results_file.read_text())
+    chosen = [t for t in results["tests"] if t["outcome"] == "passed"][:2]
+    for test in chosen:  # as if they had failed
+        test["outcome"], test["message"] = "failed", "[FILES-LINK-001] forced"
+    results_file.write_text(json.dumps(results))
+    again = tmp_path / "again"
+    done = mmconform("run", "--reports", str(again), "--rerun-failed", str(first / "latest"),
+                     cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "rerunning 2 failed test(s)" in done.stdout and "seed 4242, profile quick" in done.stdout
+    rerun = json.loads((again / "latest" / "results.json").read_text())
+    assert sorted(t["nodeid"] for t in rerun["tests"]) == sorted(t["nodeid"] for t in chosen)
+    assert rerun["seed"] == 4242 and rerun["profile"] == "quick"
+    assert rerun["selection"]["partial"] and rerun["selection"]["criteria"] == {"tests": 2}
+    assert rerun["summary"]["verdict"] == "PARTIAL"
+
+
+def test_rerun_failed_of_a_run_without_failures_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "results.json").write_text(
+        json.dumps({"schema": 1, "tests": [], "requirements": {}}), encoding="utf-8"
+    )
+    done = mmconform("run", "--rerun-failed", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no test failed in that run; nothing to rerun" in done.stderr

@@ -71,8 +71,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--profile",
         choices=PROFILES,
-        default=env("MMCONFORM_PROFILE", "ci"),
-        help="thoroughness (env MMCONFORM_PROFILE; default ci)",
+        default=env("MMCONFORM_PROFILE"),
+        help="thoroughness (env MMCONFORM_PROFILE; default ci, or the rerun run's)",
     )
     p.add_argument(
         "--seed", type=int, default=None, help="seed (env MMCONFORM_SEED; default random, printed)"
@@ -125,6 +125,14 @@ def register(sub: Any) -> None:
         "make one with 'mmconform report keygen -o KEY'",
     )
     add_selection_options(p)
+    p.add_argument(
+        "--rerun-failed",
+        default=None,
+        metavar="RUN",
+        help="rerun only the tests that failed or errored in RUN (a run folder or its "
+        "results.json), with its seed and profile (and, on the embedded server, its version); "
+        "the run is PARTIAL",
+    )
     p.add_argument(
         "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="extra pytest arguments after --"
     )
@@ -210,8 +218,62 @@ class Plan:
     options: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Rerun:
+    """The failed tests of an earlier run, and the facts to rerun them with."""
+
+    source: Path
+    nodeids: tuple[str, ...]
+    seed: int | None
+    profile: str | None
+    version: str | None
+
+
+def _rerun_of(run: str) -> Rerun:
+    from mmconform.report.model import BAD_OUTCOMES, load_results, results_path
+
+    path = results_path(Path(run))
+    results = load_results(Path(run))
+    failed = tuple(str(t["nodeid"]) for t in results["tests"] if t["outcome"] in BAD_OUTCOMES)
+    if not failed:
+        raise UsageError(f"--rerun-failed {run}: no test failed in that run; nothing to rerun")
+    seed = results.get("seed")
+    return Rerun(
+        source=path,
+        nodeids=failed,
+        seed=int(seed) if isinstance(seed, int) else None,
+        profile=results.get("profile") if results.get("profile") in PROFILES else None,
+        version=(results.get("target") or {}).get("version"),
+    )
+
+
+def _apply_rerun(args: argparse.Namespace) -> None:
+    """The rerun run's seed and profile unless given; on the embedded server its version."""
+    args.rerun = None
+    if not getattr(args, "rerun_failed", None):
+        return
+    rerun = _rerun_of(args.rerun_failed)
+    args.rerun = rerun
+    if args.seed is None and not os.environ.get("MMCONFORM_SEED"):
+        args.seed = rerun.seed
+    if args.profile is None:
+        args.profile = rerun.profile
+    if args.url is None and args.as_version is None and rerun.version:
+        from mmconform.reference.settings import DEFAULT_VERSION
+
+        if rerun.version != DEFAULT_VERSION:
+            args.as_version = rerun.version
+    print(
+        f"mmconform: rerunning {len(rerun.nodeids)} failed test(s) of {rerun.source} "
+        f"(seed {args.seed}, profile {args.profile or 'ci'})"
+    )
+
+
 def _validate(args: argparse.Namespace) -> None:
     """Every option and environment value, before anything is started, created or sent."""
+    _apply_rerun(args)
+    if args.profile is None:
+        args.profile = "ci"
     if args.allow_config_changes is None:
         args.allow_config_changes = _env_flag("MMCONFORM_ALLOW_CONFIG_CHANGES")
     if args.allow_license_changes is None:
@@ -403,6 +465,11 @@ def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Pa
     workers = args.workers or 1
     if workers > 1:
         cmd += ["-n", str(workers)]
+    rerun: Rerun | None = getattr(args, "rerun", None)
+    if rerun is not None:
+        listed = run_dir / "rerun-tests.txt"
+        listed.write_text("\n".join(rerun.nodeids) + "\n", encoding="utf-8")
+        cmd += ["--mm-tests", str(listed)]
     return cmd + plan.options + list(getattr(args, "selection", [])) + list(args.pytest_args)
 
 
