@@ -34,7 +34,7 @@ from mmconform.fuzz.runner import (
     operation_label,
     prepare,
 )
-from mmconform.plugin import Session
+from mmconform.plugin import Session, fail_with_exchange
 from mmconform.report.pytest_plugin import REQUIREMENTS_PROPERTY
 
 FUZZ = FuzzContext(data=load_fuzz_data())
@@ -104,6 +104,7 @@ def fuzz(mm_session: Session, request: pytest.FixtureRequest) -> Iterator[FuzzCo
     profile = str(request.config.getoption("mm_profile", default="ci"))
     seed = int(_run_option(request.config, "mm_seed") or 0)
     prepare(FUZZ, mm_session, profile, seed, (POSITIVE, NEGATIVE))
+    _RUN_DIR[:] = [mm_session.run_dir]
     yield FUZZ
     FUZZ.close()
 
@@ -169,6 +170,8 @@ def _licence_guard(
         pytest.skip(skip)
 
 
+# The run folder of this process's session (for the failure's exchange attachment).
+_RUN_DIR: list[Any] = [None]
 # The licence section of the item running in this process (items run one at a time).
 _GUARD: list[tuple[Any, str, tuple[str, ...], Any]] = []
 
@@ -220,7 +223,7 @@ def _send(fuzz: FuzzContext, case: Any, **kwargs: Any) -> Any:
         failure = f"{exc}\n{fuzz.replay_hint()}"
     finally:
         _after_case()
-    pytest.fail(failure, pytrace=False)
+    fail_with_exchange(_RUN_DIR[0], failure)
 
 
 @pytest.mark.requirement(*MM_REQUIREMENTS)
@@ -250,13 +253,15 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
     uploads.after(as_refused, key, response)
     _after_case()
     if 200 <= response.status_code < 300:  # before the other checks: this is the point
-        pytest.fail(
+        as_refused.last_response = response
+        fail_with_exchange(
+            _RUN_DIR[0],
             as_refused.report(
                 f"[CONTRACT-REFUSED-001] {as_refused.identity.name} got {response.status_code} "
                 f"from {case.method} {case.formatted_path}; it must be refused\n"
                 f"Reproduce with: {case.as_curl_command()}\n{as_refused.replay_hint()}"
-            ),
-            pytrace=False,
+            )
+            + as_refused.kept_exchange(),
         )
     try:
         as_refused.validate(
@@ -265,4 +270,4 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
         return
     except FuzzFailure as exc:
         failure = str(exc)
-    pytest.fail(f"{failure}\n{as_refused.replay_hint()}", pytrace=False)
+    fail_with_exchange(_RUN_DIR[0], f"{failure}\n{as_refused.replay_hint()}")

@@ -448,6 +448,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _sweep(config, result)
     finally:
         logout(result)  # the controller's own admin session, last of all
+        _merge_exchanges(Path(config.option.mm_reports))
+
+
+def _merge_exchanges(run_dir: Path) -> None:
+    """Every process's failing exchanges into the run's one exchanges.har."""
+    from mmconform import __version__
+    from mmconform.exchanges import merge
+
+    try:
+        merge(run_dir, __version__)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"mmconform: could not write exchanges.har ({exc})\n")
 
 
 def _sessions_line(result: Any) -> str:
@@ -567,7 +579,10 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     seed, run_dir = _seed_and_dir(config)
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     prefix = make_prefix(seed, f"{run_dir.name}:{worker}")
+    from mmconform.exchanges import ExchangeLog
+
     target = Target(result.url)
+    target.exchanges = ExchangeLog(run_dir, prefix)
     target.secrets.add(option(config, "mm_password"))
     target.secrets.add(option(config, "mm_token"))
     ledger = Ledger(run_dir / "ledger.jsonl", prefix)
@@ -647,10 +662,24 @@ def run_checked(session: Session, action: Any) -> None:
     if skip is not None:
         pytest.skip(skip)
     if failure is not None:
-        pytest.fail(failure, pytrace=False)
+        fail_with_exchange(session.run_dir, failure)
     if died is not None:
         _record_target_failure(session.run_dir, died)
         pytest.exit(f"mmconform: target failed: {died}", returncode=3)
+
+
+def fail_with_exchange(run_dir: Path | None, failure: str) -> None:
+    """Fail the test with `failure`; when allure records, its exchange is attached first."""
+    if (
+        run_dir is not None and "allure" in sys.modules
+    ):  # allure-pytest is loaded: it may be recording this test
+        try:
+            from mmconform.report.allure_dynamic import attach_exchange
+
+            attach_exchange(run_dir, failure)
+        except Exception:  # an attachment must never replace the failure
+            pass
+    pytest.fail(failure, pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -608,5 +608,11 @@ def handle(args: argparse.Namespace) -> int:
         rc = _run_child(cmd, _child_env(plan), run_dir)
         sign_key = Path(args.sign_key) if args.sign_key else None
         code = _verdict(run_dir, plan.url, rc, sign_key)
+    har = run_dir / "exchanges.har"
+    if har.is_file():
+        print(
+            f"mmconform: each failure's request and response (secrets redacted) in {har}; "
+            "open it in a browser's developer tools or any HAR viewer"
+        )
     print(f"mmconform: reports in {run_dir}")
     return code

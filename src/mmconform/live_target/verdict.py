@@ -76,6 +76,9 @@ class Verdict:
             "Reproduce with:",
             "  " + curl_line(self.request.method, url, self.actor, self.request.curl_extra),
         ]
+        kept = target.keep_exchange(r)
+        if kept:
+            lines.append(kept)
         raise ConformanceFailure(target.redact("\n".join(lines)))
 
     def check(self) -> None:

@@ -332,6 +332,9 @@ class ResultsCollector:
             record.outcome = ERROR if report.when == "setup" else FAILED
             record.message = _failure_text(report)
             record.named = bracketed_ids(report.longreprtext or "")
+            from mmconform.exchanges import reference_in
+
+            record.exchange = reference_in(report.longreprtext or "")
         else:
             record.outcome = PASSED
 

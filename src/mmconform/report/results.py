@@ -38,6 +38,8 @@ class TestRecord:
     # Requirement IDs the whole failure text names in brackets: `message` keeps only its first
     # lines, and a failure group can name its third requirement on line 20.
     named: list[str] = field(default_factory=list)
+    # The failure's exchange in the run's exchanges.har (mmconform.exchanges), by entry id.
+    exchange: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -49,6 +51,9 @@ class TestRecord:
             "requirements": self.requirements,
             "duration": round(self.duration, 3),
             "named": self.named,
+            "exchange": (
+                {"file": "exchanges.har", "entry": self.exchange} if self.exchange else None
+            ),
         }
 
 
