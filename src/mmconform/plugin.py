@@ -191,6 +191,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="with --collect-only: write what would run (facts, predicted N/A) to FILE as JSON",
     )
     add(
+        "--mm-strict",
+        dest="mm_strict",
+        action="store_true",
+        default=None,
+        help="strict certification: an N/A outside a version range or a declared capability "
+        "profile fails it (default: on for the certify profile; env MMCONFORM_STRICT)",
+    )
+    add(
+        "--mm-no-strict",
+        dest="mm_strict",
+        action="store_false",
+        help="not strict, even with the certify profile",
+    )
+    add(
+        "--mm-declare",
+        dest="mm_declare",
+        action="append",
+        default=None,
+        metavar="CAPABILITY",
+        help="a capability profile the target declares it lacks (conformance/capabilities.yaml; "
+        "repeatable; env MMCONFORM_DECLARE); its N/A are accepted under --mm-strict",
+    )
+    add(
         "--mm-disposable",
         dest="mm_disposable",
         action="store_true",

@@ -86,7 +86,9 @@ def handle(args: argparse.Namespace) -> int:
         f"Target: {target.get('url') or 'unknown'} (version {target.get('version') or 'unknown'}), "
         f"profile {results.get('profile') or '-'}, seed {results.get('seed')}"
     )
-    summary = summarize(rederive(results), results["tests"], results.get("selection"))
+    summary = summarize(
+        rederive(results), results["tests"], results.get("selection"), results.get("strict")
+    )
     for line in summary.lines():
         print(line)
     _print_certificate(args.run)

@@ -125,6 +125,25 @@ def register(sub: Any) -> None:
         "make one with 'mmconform report keygen -o KEY'",
     )
     add_selection_options(p)
+    strict = p.add_mutually_exclusive_group()
+    strict.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="strict certification: any N/A outside a version range or a declared capability "
+        "profile fails it (env MMCONFORM_STRICT; default: on for --profile certify)",
+    )
+    strict.add_argument(
+        "--no-strict", dest="strict", action="store_false", help="not strict, even for certify"
+    )
+    p.add_argument(
+        "--declare",
+        action="append",
+        default=None,
+        metavar="CAPABILITY",
+        help="a capability profile the target lacks, whose N/A --strict accepts (repeatable; "
+        "env MMCONFORM_DECLARE; names in conformance/capabilities.yaml, e.g. guest-accounts)",
+    )
     p.add_argument(
         "--rerun-failed",
         default=None,
@@ -172,6 +191,26 @@ _SELECTION = (
     ("operation", "MMCONFORM_OPERATION", "--mm-operation"),
     ("actor", "MMCONFORM_ACTOR", "--mm-actor"),
 )
+
+
+def strict_options(args: argparse.Namespace) -> list[str]:
+    """--strict/--no-strict and --declare (or MMCONFORM_STRICT/_DECLARE), checked, as plugin
+    options; without either the plugin applies the profile's default."""
+    from mmconform.capabilities import load_capabilities
+    from mmconform.selection import split_values
+
+    out: list[str] = []
+    strict = getattr(args, "strict", None)
+    if strict is None and os.environ.get("MMCONFORM_STRICT", "").strip():
+        strict = _env_flag("MMCONFORM_STRICT")
+    if strict is not None:
+        out.append("--mm-strict" if strict else "--mm-no-strict")
+    declared = getattr(args, "declare", None)
+    if declared is None and os.environ.get("MMCONFORM_DECLARE"):
+        declared = [os.environ["MMCONFORM_DECLARE"]]
+    for name in load_capabilities().check_declared(split_values(declared)):
+        out += ["--mm-declare", name]
+    return out
 
 
 def selection_options(args: argparse.Namespace) -> list[str]:
@@ -325,7 +364,7 @@ def _validate(args: argparse.Namespace) -> None:
         from mmconform.report.signing import load_private_key
 
         load_private_key(Path(args.sign_key))  # a bad key fails now, not after the whole run
-    args.selection = selection_options(args)
+    args.selection = selection_options(args) + strict_options(args)
 
 
 def _check_installed_licence(args: argparse.Namespace, result: Any) -> None:

@@ -66,7 +66,9 @@ def build_certificate(
     results: dict[str, Any], results_bytes: bytes, target_url: str | None
 ) -> dict[str, Any]:
     requirements = rederive(results)
-    verdict, blockers = overall_verdict(requirements, results["tests"], partial=is_partial(results))
+    verdict, blockers = overall_verdict(
+        requirements, results["tests"], partial=is_partial(results), strict=results.get("strict")
+    )
     target = results.get("target") or {}
     certificate: dict[str, Any] = {
         "schema": SCHEMA,
@@ -81,6 +83,8 @@ def build_certificate(
         "seed": results.get("seed"),
         # A PARTIAL certificate says what was selected; the verdict covers nothing else.
         "selection": results.get("selection") or {"partial": False},
+        # A strict certificate was judged by these accepted N/A reasons and declarations.
+        "strict": results.get("strict") or {"on": False},
         "started_at": results.get("started_at"),
         "finished_at": results.get("finished_at"),
         "requirements": {

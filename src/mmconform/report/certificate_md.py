@@ -36,6 +36,14 @@ def render(cert: dict[str, Any]) -> str:
             "and says nothing of the requirements it did not select.",
             "",
         ]
+    strict = cert.get("strict") or {}
+    if strict.get("on"):
+        declared = ", ".join(strict.get("declared") or []) or "none"
+        lines += [
+            f"Strict certification: only version ranges and the declared capability profiles "
+            f"({_cell(declared)}) may be not applicable.",
+            "",
+        ]
     lines += [
         "| | |",
         "|---|---|",

@@ -273,6 +273,32 @@ class ResultsCollector:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.selected = len(session.items)
 
+    def strict_policy(self) -> dict[str, Any] | None:
+        """The --mm-strict policy (None: not strict); on by default for the certify profile."""
+        from mmconform.capabilities import load_capabilities
+        from mmconform.fuzz.profiles import load_fuzz_data
+        from mmconform.selection import split_values
+
+        strict = self.config.getoption("mm_strict", default=None)
+        env = os.environ.get("MMCONFORM_STRICT", "").strip().lower()
+        if strict is None and env:
+            strict = env in ("1", "true", "yes", "on")
+        profile = self.config.getoption("mm_profile", default=None)
+        if strict is None and profile:
+            try:
+                strict = load_fuzz_data().profile(str(profile)).strict
+            except UsageError:
+                strict = False
+        if not strict:
+            return None
+        declared = self.config.getoption("mm_declare", default=None)
+        if declared is None and os.environ.get("MMCONFORM_DECLARE"):
+            declared = [os.environ["MMCONFORM_DECLARE"]]
+        try:
+            return load_capabilities().policy(split_values(declared))
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
     def selection(self) -> dict[str, Any]:
         """What this run selected (mmconform.selection.SelectionFacts), from the collecting
         process: this one, or under xdist the first worker (they all collect the same)."""
@@ -427,6 +453,7 @@ class ResultsCollector:
             registry=self.registry_info,
             traffic=self._traffic(),
             selection=self.selection(),
+            strict=self.strict_policy(),
         )
         document = build_results(
             list(self.records.values()), self.metas(), context, self._scrubber()

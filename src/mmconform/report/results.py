@@ -79,6 +79,8 @@ class RunContext:
     traffic: Mapping[str, Any] | None = None
     # What the run selected (mmconform.selection.SelectionFacts.as_json); None: everything.
     selection: Mapping[str, Any] | None = None
+    # The --strict policy (mmconform.capabilities.Capabilities.policy); None: not strict.
+    strict: Mapping[str, Any] | None = None
 
 
 def build_results(
@@ -92,7 +94,8 @@ def build_results(
     selection = dict(context.selection or {"partial": False})
     partial = bool(selection.get("partial"))
     requirements = derive_requirements(metas, tests, context.target_version, partial=partial)
-    verdict, blockers = overall_verdict(requirements, tests, partial=partial)
+    strict = dict(context.strict) if context.strict else {"on": False}
+    verdict, blockers = overall_verdict(requirements, tests, partial=partial, strict=strict)
     outcome_counts = {o: sum(t["outcome"] == o for t in tests) for o in TEST_OUTCOMES}
     document = {
         "schema": SCHEMA,
@@ -105,6 +108,7 @@ def build_results(
         "registry": dict(context.registry),
         "traffic": dict(context.traffic or {}),
         "selection": selection,
+        "strict": strict,
         "tests": tests,
         "requirements": requirements,
         "summary": {

@@ -36,6 +36,8 @@ class RunSummary:
     partial: bool = False
     selected: str = "the whole suite"
     not_selected: int = 0
+    # --strict: the declared capability profiles (None: not strict).
+    strict_declared: tuple[str, ...] | None = None
 
     @property
     def verdict(self) -> str:
@@ -73,6 +75,9 @@ class RunSummary:
             out.append("Not applicable:")
             for reason, ids in self.not_applicable_reasons:
                 out.append(f"  - {reason}: {', '.join(ids)}")
+        if self.strict_declared is not None:
+            declared = ", ".join(self.strict_declared) or "none"
+            out.append(f"Strict: N/A only for version ranges and declared profiles ({declared})")
         out.append(f"Verdict: {self.verdict}")
         # Every blocker, with the requirement's title: the list is what the user acts on.
         for blocker in self.blockers:
@@ -98,12 +103,13 @@ def summarize(
     requirements: Mapping[str, Mapping[str, Any]],
     tests: list[dict[str, Any]],
     selection: Mapping[str, Any] | None = None,
+    strict: Mapping[str, Any] | None = None,
 ) -> RunSummary:
     from mmconform.selection import describe
 
     partial = bool((selection or {}).get("partial"))
     counts = count_verdicts(requirements)
-    verdict, blockers = overall_verdict(requirements, tests, partial=partial)
+    verdict, blockers = overall_verdict(requirements, tests, partial=partial, strict=strict)
     return RunSummary(
         passed=counts["passed"],
         failed=counts["failed"],
@@ -118,6 +124,11 @@ def summarize(
         partial=partial,
         selected=describe(selection),
         not_selected=counts.get("not_selected", 0),
+        strict_declared=(
+            tuple(str(d) for d in strict.get("declared") or [])
+            if strict and strict.get("on")
+            else None
+        ),
     )
 
 

@@ -113,12 +113,28 @@ def _check_verdicts(cert: dict[str, Any], results: dict[str, Any], out: Verifica
         results.get("selection") or {"partial": False}
     ):
         out.mismatches.append("selection: certificate and results.json select differently")
-    overall, _ = overall_verdict(derived, results["tests"], partial=partial)
+    strict = results.get("strict")
+    if (cert.get("strict") or {"on": False}) != (strict or {"on": False}):
+        out.mismatches.append("strict: certificate and results.json state different policies")
+    overall, _ = overall_verdict(derived, results["tests"], partial=partial, strict=strict)
     if cert.get("verdict") != overall:
         out.mismatches.append(
             f"verdict: certificate says {cert.get('verdict')}, evidence gives {overall}"
         )
-    own, _ = overall_verdict(stated, partial=partial) if stated else ("absent", [])
+    # The certificate keeps N/A reasons in its not_applicable list, not per requirement.
+    na_reasons = {
+        str(e.get("id")): list(e.get("reasons") or [])
+        for e in cert.get("not_applicable") or []
+        if isinstance(e, dict)
+    }
+    stated_full = {
+        k: {**v, "reasons": na_reasons.get(k, [])} for k, v in stated.items() if isinstance(v, dict)
+    }
+    own, _ = (
+        overall_verdict(stated_full, partial=partial, strict=cert.get("strict"))
+        if stated
+        else ("absent", [])
+    )
     if cert.get("suite_errors") and not partial:  # unattributed failures block on their own
         own = NOT_CONFORMANT
     if stated and cert.get("verdict") != own:
