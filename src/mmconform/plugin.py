@@ -15,7 +15,6 @@ options, so `mmconform run` never puts them on a command line.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 from collections.abc import Generator, Iterator
@@ -31,13 +30,6 @@ if TYPE_CHECKING:
     from mmconform.live_target.rows import RowRunner
     from mmconform.live_target.world import World
 
-PROFILES = ("quick", "ci", "full", "certify")
-_ENV = {
-    "mm_url": "MMCONFORM_URL",
-    "mm_token": "MMCONFORM_TOKEN",
-    "mm_login": "MMCONFORM_LOGIN",
-    "mm_password": "MMCONFORM_PASSWORD",
-}
 _BASELINE = {"FileSettings.EnablePublicLink": True, "FileSettings.EnableFileAttachments": True}
 _STASH_PROBE = pytest.StashKey[Any]()
 TARGET_FAILED_FILE = "target-failed.txt"
@@ -66,166 +58,15 @@ _skip_rewriting_libraries()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("mmconform", "mmconform conformance target")
-    add = group.addoption
-    add(
-        "--mm-url",
-        dest="mm_url",
-        default=None,
-        metavar="URL",
-        help="Mattermost server root to test (env MMCONFORM_URL)",
-    )
-    add(
-        "--mm-token",
-        dest="mm_token",
-        default=None,
-        metavar="TOKEN",
-        help="system admin token; prefer env MMCONFORM_TOKEN, argv is visible in ps",
-    )
-    add(
-        "--mm-login",
-        dest="mm_login",
-        default=None,
-        metavar="LOGIN",
-        help="system admin login (env MMCONFORM_LOGIN)",
-    )
-    add(
-        "--mm-password",
-        dest="mm_password",
-        default=None,
-        metavar="PASSWORD",
-        help="system admin password; prefer env MMCONFORM_PASSWORD",
-    )
-    add(
-        "--mm-profile",
-        dest="mm_profile",
-        default="ci",
-        choices=PROFILES,
-        help="how thorough the run is (default: ci)",
-    )
-    add(
-        "--mm-seed",
-        dest="mm_seed",
-        default=None,
-        type=int,
-        metavar="N",
-        help="seed for names, file contents and generated ids (default: random, printed)",
-    )
-    add(
-        "--mm-reports",
-        dest="mm_reports",
-        default=None,
-        metavar="DIR",
-        help="the run folder (ledger, results); default: reports/<run-id>",
-    )
-    add(
-        "--mm-server-version",
-        dest="mm_server_version",
-        default=None,
-        metavar="X.Y.Z",
-        help="judge the target by this version instead of its X-Version-Id",
-    )
-    add(
-        "--mm-allow-config-changes",
-        dest="mm_allow_config_changes",
-        action="store_true",
-        help="allow temporary config changes (restored afterwards)",
-    )
-    add(
-        "--mm-allow-license-changes",
-        dest="mm_allow_license_changes",
-        action="store_true",
-        help="allow licence uploads and removal; needs --mm-license-file to restore",
-    )
-    add(
-        "--mm-license-file",
-        dest="mm_license_file",
-        default=None,
-        metavar="FILE",
-        help="the licence to (re)install after licence rows",
-    )
-    add(
-        "--mm-signing-key",
-        dest="mm_signing_key",
-        default=None,
-        metavar="PEM",
-        help="licence signing key the target trusts (embedded server), for minted licences",
-    )
-    add(
-        "--mm-requirement",
-        dest="mm_requirement",
-        action="append",
-        default=None,
-        metavar="ID",
-        help="run only the tests that can charge this requirement (repeatable, or A,B; "
-        "env MMCONFORM_REQUIREMENT); the run is PARTIAL",
-    )
-    add(
-        "--mm-operation",
-        dest="mm_operation",
-        action="append",
-        default=None,
-        metavar="OP",
-        help="run only the tests of this operationId (repeatable; env MMCONFORM_OPERATION)",
-    )
-    add(
-        "--mm-actor",
-        dest="mm_actor",
-        action="append",
-        default=None,
-        metavar="ACTOR",
-        help="run only the tests sent as this actor (repeatable; env MMCONFORM_ACTOR)",
-    )
-    add(
-        "--mm-tests",
-        dest="mm_tests",
-        default=None,
-        metavar="FILE",
-        help="run only the tests whose stable ids FILE lists, one a line (--rerun-failed)",
-    )
-    add(
-        "--mm-list",
-        dest="mm_list",
-        default=None,
-        metavar="FILE",
-        help="with --collect-only: write what would run (facts, predicted N/A) to FILE as JSON",
-    )
-    add(
-        "--mm-strict",
-        dest="mm_strict",
-        action="store_true",
-        default=None,
-        help="strict certification: an N/A outside a version range or a declared capability "
-        "profile fails it (default: on for the certify profile; env MMCONFORM_STRICT)",
-    )
-    add(
-        "--mm-no-strict",
-        dest="mm_strict",
-        action="store_false",
-        help="not strict, even with the certify profile",
-    )
-    add(
-        "--mm-declare",
-        dest="mm_declare",
-        action="append",
-        default=None,
-        metavar="CAPABILITY",
-        help="a capability profile the target declares it lacks (conformance/capabilities.yaml; "
-        "repeatable; env MMCONFORM_DECLARE); its N/A are accepted under --mm-strict",
-    )
-    add(
-        "--mm-disposable",
-        dest="mm_disposable",
-        action="store_true",
-        help="the target is thrown away after the run: irreversible changes are allowed",
-    )
+    """Every --mm-* option, from the one table `mmconform run` uses too (mmconform.options)."""
+    from mmconform.options import add_to_pytest
+
+    add_to_pytest(parser.getgroup("mmconform", "mmconform conformance target").addoption)
 
 
 def option(config: pytest.Config, dest: str) -> Any:
-    value = config.getoption(dest, default=None)
-    if value is None and dest in _ENV:
-        value = os.environ.get(_ENV[dest]) or None
-    return value
+    """An option's value; its environment twin and default were applied at configure."""
+    return config.getoption(dest, default=None)
 
 
 def is_active(config: pytest.Config) -> bool:
@@ -240,9 +81,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(*ids): requirement IDs from conformance/requirements.yaml"
     )
+    from mmconform.errors import UsageError
+    from mmconform.options import resolve_pytest
+
+    try:
+        resolve_pytest(config.option)  # environment twins, defaults, checks (one table)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if not is_active(config) or is_worker(config):
         return
-    from mmconform.errors import UsageError
 
     try:
         _prepare_controller(config)
@@ -350,11 +197,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # config attribute the results plugin reads: {"criteria": {...}, "deselected": N}.
 SELECTION_ATTR = "_mmconform_selection"
-_SELECTION_ENV = {
-    "mm_requirement": "MMCONFORM_REQUIREMENT",
-    "mm_operation": "MMCONFORM_OPERATION",
-    "mm_actor": "MMCONFORM_ACTOR",
-}
 
 
 def criteria_of(config: pytest.Config) -> Any:
@@ -363,10 +205,7 @@ def criteria_of(config: pytest.Config) -> Any:
     from mmconform.selection import Criteria, split_values
 
     def values(dest: str) -> tuple[str, ...]:
-        given = config.getoption(dest, default=None)
-        if given is None and os.environ.get(_SELECTION_ENV[dest]):
-            given = [os.environ[_SELECTION_ENV[dest]]]
-        return split_values(given)
+        return split_values(config.getoption(dest, default=None))
 
     nodeids: tuple[str, ...] = ()
     tests_file = config.getoption("mm_tests", default=None)

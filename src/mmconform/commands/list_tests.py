@@ -26,48 +26,38 @@ from mmconform.errors import EXIT_OK, UsageError
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
-    from mmconform.commands.run import PROFILES, add_selection_options
+    from mmconform.options import add_to_argparse
 
-    env = os.environ.get
     p = sub.add_parser(
         "list",
         help="list what a run would run and what would be not applicable (probe only)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--url", default=env("MMCONFORM_URL"), help="server root (env MMCONFORM_URL)")
-    p.add_argument("--token", default=env("MMCONFORM_TOKEN"), help="admin token (env)")
-    p.add_argument("--login", default=env("MMCONFORM_LOGIN"), help="admin login (env)")
-    p.add_argument("--password", default=env("MMCONFORM_PASSWORD"), help="admin password (env)")
-    p.add_argument(
-        "--profile", choices=PROFILES, default=env("MMCONFORM_PROFILE", "ci"), help="profile"
-    )
-    p.add_argument(
-        "--server-version",
-        default=env("MMCONFORM_SERVER_VERSION"),
-        help="judge the target as this version (no probe needed for the version)",
-    )
-    p.add_argument(
-        "--allow-license-changes",
-        action="store_true",
-        help="list as a run allowed to change the licence would run (with --url)",
-    )
+    # The same options as `mmconform run` (mmconform.options), those that decide what runs.
+    add_to_argparse(p, LISTING_OPTIONS)
     p.add_argument("--json", action="store_true", help="print the listing as JSON")
-    add_selection_options(p)
     p.set_defaults(func=handle)
+
+
+LISTING_OPTIONS = (
+    "url",
+    "token",
+    "login",
+    "password",
+    "profile",
+    "server_version",
+    "allow_license_changes",
+    "allow_config_changes",
+    "requirement",
+    "operation",
+    "actor",
+)
 
 
 def _version(args: argparse.Namespace) -> str:
     if args.server_version:
-        from mmconform.versions import parse_version
-
-        try:
-            parse_version(args.server_version)
-        except ValueError:
-            raise UsageError(
-                f"--server-version {args.server_version!r} is not a version; write e.g. 11.5.0"
-            ) from None
-        return str(args.server_version)
+        return str(args.server_version)  # checked by the option table
     if not args.url:
         from mmconform.reference.settings import DEFAULT_VERSION
 
@@ -83,8 +73,10 @@ def _version(args: argparse.Namespace) -> str:
 def handle(args: argparse.Namespace) -> int:
     from mmconform.commands.run import selection_options
     from mmconform.listing import render
+    from mmconform.options import resolve_namespace
     from mmconform.resources import conformance_dir
 
+    resolve_namespace(args, LISTING_OPTIONS)
     selection = selection_options(args)
     version = _version(args)
     folder = conformance_dir()
@@ -113,6 +105,8 @@ def handle(args: argparse.Namespace) -> int:
         ]
         if embedded or args.allow_license_changes:
             cmd.append("--mm-allow-license-changes")
+        if args.allow_config_changes:
+            cmd.append("--mm-allow-config-changes")
         if embedded:
             cmd += ["--mm-signing-key", "embedded", "--mm-allow-config-changes"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("MMCONFORM_")}

@@ -24,134 +24,19 @@ from typing import Any
 
 from mmconform.errors import EXIT_FAILED, EXIT_OK, EXIT_SUITE_ERROR, TargetFailed, UsageError
 
-PROFILES = ("quick", "ci", "full", "certify")
 _DAY_MS = 86_400_000
-
-
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("", "0", "false", "no", "off")
-
-
-def _env_flag(name: str) -> bool:
-    """A boolean environment variable, as strict as the option it stands for."""
-    raw = os.environ.get(name, "").strip().lower()
-    if raw not in _TRUE + _FALSE:
-        raise UsageError(
-            f"{name}={os.environ[name]!r} is not a yes/no value; set 1/true/yes or 0/false/no"
-        )
-    return raw in _TRUE
 
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
-    env = os.environ.get
+    from mmconform.options import add_to_argparse
+
     p = sub.add_parser(
         "run",
         help="run the conformance suite (default target: the embedded reference server)",
         description=__doc__.splitlines()[0] if __doc__ else None,
     )
-    p.add_argument(
-        "--url",
-        default=env("MMCONFORM_URL"),
-        help="server root to test (env MMCONFORM_URL); omit for the embedded server",
-    )
-    p.add_argument(
-        "--token",
-        default=env("MMCONFORM_TOKEN"),
-        help="system admin token (env MMCONFORM_TOKEN; prefer the env var)",
-    )
-    p.add_argument(
-        "--login", default=env("MMCONFORM_LOGIN"), help="system admin login (env MMCONFORM_LOGIN)"
-    )
-    p.add_argument(
-        "--password",
-        default=env("MMCONFORM_PASSWORD"),
-        help="system admin password (env MMCONFORM_PASSWORD; prefer the env var)",
-    )
-    p.add_argument(
-        "--profile",
-        choices=PROFILES,
-        default=env("MMCONFORM_PROFILE"),
-        help="thoroughness (env MMCONFORM_PROFILE; default ci, or the rerun run's)",
-    )
-    p.add_argument(
-        "--seed", type=int, default=None, help="seed (env MMCONFORM_SEED; default random, printed)"
-    )
-    p.add_argument(
-        "--reports",
-        default=env("MMCONFORM_REPORTS", "reports"),
-        help="where run folders go (env MMCONFORM_REPORTS; default ./reports)",
-    )
-    p.add_argument(
-        "--server-version",
-        default=env("MMCONFORM_SERVER_VERSION"),
-        help="judge the target as this version (env MMCONFORM_SERVER_VERSION)",
-    )
-    p.add_argument(
-        "--as-version",
-        default=env("MMCONFORM_AS_VERSION"),
-        metavar="X.Y.Z",
-        help="the embedded server emulates this Mattermost version (env MMCONFORM_AS_VERSION; "
-        "not with --url)",
-    )
-    p.add_argument(
-        "-n",
-        "--workers",
-        type=int,
-        default=None,
-        help="pytest-xdist workers (env MMCONFORM_WORKERS; default 1)",
-    )
-    p.add_argument(
-        "--allow-config-changes",
-        action="store_true",
-        default=None,
-        help="allow temporary config changes, restored afterwards",
-    )
-    p.add_argument(
-        "--allow-license-changes",
-        action="store_true",
-        default=None,
-        help="allow licence uploads/removal; needs --license-file to restore",
-    )
-    p.add_argument(
-        "--license-file",
-        default=env("MMCONFORM_LICENSE_FILE"),
-        help="the licence to reinstall afterwards (env MMCONFORM_LICENSE_FILE)",
-    )
-    p.add_argument(
-        "--sign-key",
-        default=env("MMCONFORM_SIGN_KEY"),
-        help="Ed25519 private key (PEM) to sign the certificate (env MMCONFORM_SIGN_KEY); "
-        "make one with 'mmconform report keygen -o KEY'",
-    )
-    add_selection_options(p)
-    strict = p.add_mutually_exclusive_group()
-    strict.add_argument(
-        "--strict",
-        action="store_true",
-        default=None,
-        help="strict certification: any N/A outside a version range or a declared capability "
-        "profile fails it (env MMCONFORM_STRICT; default: on for --profile certify)",
-    )
-    strict.add_argument(
-        "--no-strict", dest="strict", action="store_false", help="not strict, even for certify"
-    )
-    p.add_argument(
-        "--declare",
-        action="append",
-        default=None,
-        metavar="CAPABILITY",
-        help="a capability profile the target lacks, whose N/A --strict accepts (repeatable; "
-        "env MMCONFORM_DECLARE; names in conformance/capabilities.yaml, e.g. guest-accounts)",
-    )
-    p.add_argument(
-        "--rerun-failed",
-        default=None,
-        metavar="RUN",
-        help="rerun only the tests that failed or errored in RUN (a run folder or its "
-        "results.json), with its seed and profile (and, on the embedded server, its version); "
-        "the run is PARTIAL",
-    )
+    add_to_argparse(p)  # every option, from the one table (mmconform.options)
     p.add_argument(
         "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="extra pytest arguments after --"
     )
@@ -160,91 +45,40 @@ def register(sub: Any) -> None:
 
 def add_selection_options(p: argparse.ArgumentParser) -> None:
     """--requirement/--operation/--actor, shared by `run` and `list` (mmconform.selection)."""
-    p.add_argument(
-        "--requirement",
-        action="append",
-        default=None,
-        metavar="ID",
-        help="run only the tests that can charge this requirement (repeatable, or ID,ID; env "
-        "MMCONFORM_REQUIREMENT); the run's verdict is PARTIAL",
-    )
-    p.add_argument(
-        "--operation",
-        action="append",
-        default=None,
-        metavar="OP",
-        help="run only the tests of this operationId, e.g. GetFile (repeatable; env "
-        "MMCONFORM_OPERATION); PARTIAL",
-    )
-    p.add_argument(
-        "--actor",
-        action="append",
-        default=None,
-        metavar="ACTOR",
-        help="run only the tests sent as this actor, e.g. guest_in_channel (repeatable; env "
-        "MMCONFORM_ACTOR); PARTIAL",
-    )
+    from mmconform.options import add_to_argparse
+
+    add_to_argparse(p, ("requirement", "operation", "actor"))
 
 
-_SELECTION = (
-    ("requirement", "MMCONFORM_REQUIREMENT", "--mm-requirement"),
-    ("operation", "MMCONFORM_OPERATION", "--mm-operation"),
-    ("actor", "MMCONFORM_ACTOR", "--mm-actor"),
-)
-
-
-def strict_options(args: argparse.Namespace) -> list[str]:
-    """--strict/--no-strict and --declare (or MMCONFORM_STRICT/_DECLARE), checked, as plugin
-    options; without either the plugin applies the profile's default."""
-    from mmconform.capabilities import load_capabilities
-    from mmconform.selection import split_values
-
-    out: list[str] = []
-    strict = getattr(args, "strict", None)
-    if strict is None and os.environ.get("MMCONFORM_STRICT", "").strip():
-        strict = _env_flag("MMCONFORM_STRICT")
-    if strict is not None:
-        out.append("--mm-strict" if strict else "--mm-no-strict")
-    declared = getattr(args, "declare", None)
-    if declared is None and os.environ.get("MMCONFORM_DECLARE"):
-        declared = [os.environ["MMCONFORM_DECLARE"]]
-    for name in load_capabilities().check_declared(split_values(declared)):
-        out += ["--mm-declare", name]
-    return out
-
-
-def selection_options(args: argparse.Namespace) -> list[str]:
-    """The plugin options for the selection given (options, else their env twins), checked."""
+def check_selection(args: argparse.Namespace) -> None:
+    """Unknown requirement IDs, operations, actors or capability profiles: one line, exit 2."""
     from mmconform.registry import load_registry
     from mmconform.selection import Criteria, check_criteria, split_values
 
-    chosen: dict[str, tuple[str, ...]] = {}
-    for dest, env_name, _ in _SELECTION:
-        given = getattr(args, dest, None)
-        if given is None and os.environ.get(env_name):
-            given = [os.environ[env_name]]
-        chosen[dest] = split_values(given)
     check_criteria(
-        Criteria(chosen["requirement"], chosen["operation"], chosen["actor"]),
+        Criteria(
+            split_values(getattr(args, "requirement", None)),
+            split_values(getattr(args, "operation", None)),
+            split_values(getattr(args, "actor", None)),
+        ),
         load_registry().requirements,
     )
-    out: list[str] = []
-    for dest, _, flag in _SELECTION:
-        for value in chosen[dest]:
-            out += [flag, value]
-    return out
+    if getattr(args, "declare", None):
+        from mmconform.capabilities import load_capabilities
+
+        load_capabilities().check_declared(split_values(args.declare))
 
 
-def _int_env(name: str, value: int | None) -> int | None:
-    if value is not None:
-        return value
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a whole number; set e.g. {name}=2") from None
+def selection_options(args: argparse.Namespace) -> list[str]:
+    """The selection as plugin options (for `mmconform list`), checked."""
+    from mmconform.options import resolve_namespace, to_plugin_args
+
+    resolve_namespace(args, ("requirement", "operation", "actor"))
+    check_selection(args)
+    picked = argparse.Namespace(
+        **{d: getattr(args, d, None) for d in ("requirement", "operation", "actor")}
+    )
+    return to_plugin_args(picked)
 
 
 @dataclass
@@ -268,6 +102,12 @@ class Rerun:
     version: str | None
 
 
+def _profiles() -> tuple[str, ...]:
+    from mmconform.options import PROFILES
+
+    return PROFILES
+
+
 def _rerun_of(run: str) -> Rerun:
     from mmconform.report.model import BAD_OUTCOMES, load_results, results_path
 
@@ -281,7 +121,7 @@ def _rerun_of(run: str) -> Rerun:
         source=path,
         nodeids=failed,
         seed=int(seed) if isinstance(seed, int) else None,
-        profile=results.get("profile") if results.get("profile") in PROFILES else None,
+        profile=results.get("profile") if results.get("profile") in _profiles() else None,
         version=(results.get("target") or {}).get("version"),
     )
 
@@ -295,7 +135,7 @@ def _apply_rerun(args: argparse.Namespace) -> None:
     args.rerun = rerun
     if args.seed is None and not os.environ.get("MMCONFORM_SEED"):
         args.seed = rerun.seed
-    if args.profile is None:
+    if args.profile is None and not os.environ.get("MMCONFORM_PROFILE"):
         args.profile = rerun.profile
     if args.url is None and args.as_version is None and rerun.version:
         from mmconform.reference.settings import DEFAULT_VERSION
@@ -310,32 +150,14 @@ def _apply_rerun(args: argparse.Namespace) -> None:
 
 def _validate(args: argparse.Namespace) -> None:
     """Every option and environment value, before anything is started, created or sent."""
+    from mmconform.options import resolve_namespace
+
     _apply_rerun(args)
-    if args.profile is None:
-        args.profile = "ci"
-    if args.allow_config_changes is None:
-        args.allow_config_changes = _env_flag("MMCONFORM_ALLOW_CONFIG_CHANGES")
-    if args.allow_license_changes is None:
-        args.allow_license_changes = _env_flag("MMCONFORM_ALLOW_LICENSE_CHANGES")
-    if args.profile not in PROFILES:  # argparse never checks a default (MMCONFORM_PROFILE)
-        raise UsageError(
-            f"MMCONFORM_PROFILE={args.profile!r} is not a profile; use one of {', '.join(PROFILES)}"
-        )
-    args.seed = _int_env("MMCONFORM_SEED", args.seed)
-    args.workers = _int_env("MMCONFORM_WORKERS", args.workers)
+    resolve_namespace(args)  # environment twins, defaults and value checks (mmconform.options)
     if args.url is not None:
         from mmconform.live_target.probe import check_url
 
         check_url(args.url)
-    if args.server_version is not None:
-        from mmconform.versions import parse_version
-
-        try:
-            parse_version(args.server_version)
-        except ValueError:
-            raise UsageError(
-                f"--server-version {args.server_version!r} is not a version; write e.g. 11.5.0"
-            ) from None
     reports = Path(args.reports)
     if reports.exists() and not reports.is_dir():
         raise UsageError(f"--reports {reports} is not a directory; give a folder for run folders")
@@ -364,7 +186,7 @@ def _validate(args: argparse.Namespace) -> None:
         from mmconform.report.signing import load_private_key
 
         load_private_key(Path(args.sign_key))  # a bad key fails now, not after the whole run
-    args.selection = selection_options(args) + strict_options(args)
+    check_selection(args)
 
 
 def _check_installed_licence(args: argparse.Namespace, result: Any) -> None:
@@ -387,10 +209,6 @@ def _remote_plan(args: argparse.Namespace) -> Plan:
         plan.env["MMCONFORM_LOGIN"] = args.login
     if args.password:
         plan.env["MMCONFORM_PASSWORD"] = args.password
-    if args.allow_config_changes:
-        plan.options.append("--mm-allow-config-changes")
-    if args.allow_license_changes:
-        plan.options.append("--mm-allow-license-changes")
     if args.license_file:
         plan.options += ["--mm-license-file", str(Path(args.license_file).resolve())]
     return plan
@@ -509,7 +327,14 @@ def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Pa
         listed = run_dir / "rerun-tests.txt"
         listed.write_text("\n".join(rerun.nodeids) + "\n", encoding="utf-8")
         cmd += ["--mm-tests", str(listed)]
-    return cmd + plan.options + list(getattr(args, "selection", [])) + list(args.pytest_args)
+    # Every table option with a plugin twin (mmconform.options), but those set above and the
+    # secrets; the plan's own options (the embedded server's permissions) come last and win.
+    from mmconform.options import to_plugin_args
+
+    passed = argparse.Namespace(**vars(args))
+    for dest in ("url", "profile", "seed", "server_version", "license_file"):
+        setattr(passed, dest, None)
+    return cmd + to_plugin_args(passed) + plan.options + list(args.pytest_args)
 
 
 def _child_env(plan: Plan) -> dict[str, str]:

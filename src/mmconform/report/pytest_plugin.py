@@ -41,19 +41,17 @@ _SELECTION_ATTR = "_mmconform_selection"
 INTERRUPTED = "INTERRUPTED"
 # Credentials the main plugin may have been handed; their literal values are scrubbed everywhere.
 _SECRET_OPTIONS = ("mm_token", "mm_password")
-# The main plugin's environment fallbacks (secrets belong in the environment, not in argv).
-_ENV = {
-    "mm_url": "MMCONFORM_URL",
-    "mm_token": "MMCONFORM_TOKEN",
-    "mm_password": "MMCONFORM_PASSWORD",
-}
 
 
 def main_option(config: pytest.Config, dest: str) -> Any:
-    """An option of the main plugin, or its environment twin, or None when neither exists."""
+    """An option of the main plugin, or its environment twin (the one table,
+    mmconform.options), or None when neither exists (this plugin also runs without it)."""
     value = config.getoption(dest, default=None)
-    if value is None and dest in _ENV:
-        value = os.environ.get(_ENV[dest]) or None
+    if value is None:
+        from mmconform.options import OPTIONS, plugin_dest
+
+        env = next((o.env for o in OPTIONS if plugin_dest(o) == dest), None)
+        value = (os.environ.get(env) or None) if env else None
     return value
 
 
@@ -279,10 +277,9 @@ class ResultsCollector:
         from mmconform.fuzz.profiles import load_fuzz_data
         from mmconform.selection import split_values
 
-        strict = self.config.getoption("mm_strict", default=None)
-        env = os.environ.get("MMCONFORM_STRICT", "").strip().lower()
-        if strict is None and env:
-            strict = env in ("1", "true", "yes", "on")
+        strict = main_option(self.config, "mm_strict")
+        if isinstance(strict, str):  # the environment twin, when the main plugin is absent
+            strict = strict.strip().lower() in ("1", "true", "yes", "on")
         profile = self.config.getoption("mm_profile", default=None)
         if strict is None and profile:
             try:
@@ -291,9 +288,9 @@ class ResultsCollector:
                 strict = False
         if not strict:
             return None
-        declared = self.config.getoption("mm_declare", default=None)
-        if declared is None and os.environ.get("MMCONFORM_DECLARE"):
-            declared = [os.environ["MMCONFORM_DECLARE"]]
+        declared = main_option(self.config, "mm_declare")
+        if isinstance(declared, str):
+            declared = [declared]
         try:
             return load_capabilities().policy(split_values(declared))
         except UsageError as exc:
