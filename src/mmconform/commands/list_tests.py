@@ -1,13 +1,8 @@
 """`mmconform list`: print what `mmconform run` with the same options would run, and what would
 be not applicable and why, touching the target only with the probe (its version, its admin).
 
-Examples:
-  mmconform list --operation GetFile --actor guest_in_channel
-  mmconform list --url https://mm.example.com --requirement FILES-READ-004
-  mmconform list --server-version 9.5.0 --json
-
 Without --url the embedded reference server's version is assumed, with every permission the
-embedded run has. Exit codes: 0 listed, 2 usage error (an unknown ID, operation or actor).
+embedded run has.
 """
 
 from __future__ import annotations
@@ -26,13 +21,23 @@ from mmconform.errors import EXIT_OK, UsageError
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    from mmconform.commands.helptext import exit_codes, parser_kwargs
     from mmconform.options import add_to_argparse
 
     p = sub.add_parser(
         "list",
         help="list what a run would run and what would be not applicable (probe only)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **parser_kwargs(
+            __doc__,
+            (
+                "mmconform list --operation GetFile --actor guest_in_channel",
+                "mmconform list --url https://mm.example.com --requirement FILES-READ-004",
+                "mmconform list --server-version 9.5.0 --json",
+            ),
+            exit_codes=exit_codes(
+                "0  listed", "2  usage error (an unknown ID, operation or actor; a bad target)"
+            ),
+        ),
     )
     # The same options as `mmconform run` (mmconform.options), those that decide what runs.
     add_to_argparse(p, LISTING_OPTIONS)

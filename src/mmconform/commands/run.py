@@ -3,7 +3,9 @@
 Without `--url` the embedded reference server is started for the duration of the run (fresh data
 folder, a licence minted with its signing key and uploaded through the API, guest accounts on).
 Secrets go to pytest through the environment, never argv, so they do not show in `ps` or reports.
-Exit codes: 0 conformant, 1 not, 2 usage or config error, 3 the target failed mid-run.
+Every option has an environment twin (shown with it) and the same option for plain pytest as
+--mm-*. Selecting (--requirement, --operation, --actor, --rerun-failed, or pytest's -k) makes
+the run PARTIAL: it certifies nothing. Reports go to reports/<run-id>/ (reports/latest).
 """
 
 from __future__ import annotations
@@ -29,12 +31,25 @@ _DAY_MS = 86_400_000
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    from mmconform.commands.helptext import parser_kwargs
     from mmconform.options import add_to_argparse
 
     p = sub.add_parser(
         "run",
         help="run the conformance suite (default target: the embedded reference server)",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        **parser_kwargs(
+            __doc__,
+            (
+                "mmconform run                                  # the embedded reference server",
+                "MMCONFORM_TOKEN=... mmconform run --url https://mm.example.com --profile ci",
+                "mmconform run --url URL --login admin --allow-config-changes -n 2",
+                "mmconform run --operation GetFile --actor guest_in_channel   # PARTIAL",
+                "mmconform run --rerun-failed reports/latest",
+                "mmconform run --profile certify --declare subpath --sign-key issuer.key",
+                "mmconform run -- -k GetFileLink            # pytest arguments after --",
+            ),
+            profiles=True,
+        ),
     )
     add_to_argparse(p)  # every option, from the one table (mmconform.options)
     p.add_argument(

@@ -1,6 +1,10 @@
 """`mmconform selftest`: the suite against the clean reference server and one server per seeded
 fault; prints and writes the kill matrix (reports/selftest/kill-matrix.{json,md}).
 
+Each fault's run selects the tests that can charge the fault's declared requirements (the kill
+verdict is the whole suite's); the clean server, --whole-suite and --strict-attribution run
+the whole suite.
+
 Exit codes: 0 the clean server passes and every fault is killed by a requirement it declares
 (known gaps excepted; with --strict-attribution, failing no undeclared requirement either);
 1 otherwise; 2 usage error.
@@ -22,10 +26,27 @@ DEFAULT_SEED = 20261127
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    from mmconform.commands.helptext import exit_codes, parser_kwargs
+
     p = sub.add_parser(
         "selftest",
         help="prove the suite catches every seeded fault of the reference server",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        **parser_kwargs(
+            __doc__,
+            (
+                "mmconform selftest --jobs 2                   # the whole catalogue",
+                "mmconform selftest --jobs 1 --fault get-file-truncated",
+                "mmconform selftest --strict-attribution       # whole suite per fault",
+                "mmconform selftest --shard 2/3                # a third of the faults",
+            ),
+            profiles=True,
+            exit_codes=exit_codes(
+                "0  the clean server passes and every fault is killed by a declared requirement",
+                "1  a fault survived, was misattributed or overcharged (strict), or the clean "
+                "server failed",
+                "2  usage error",
+            ),
+        ),
     )
     p.add_argument("--profile", choices=PROFILES, default="ci", help="suite profile (default ci)")
     p.add_argument("--jobs", type=int, default=2, help="servers tested at once (default 2)")
