@@ -77,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mmconform: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `mmconform report RUN | head`: the reader is gone, not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

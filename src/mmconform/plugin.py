@@ -119,6 +119,8 @@ def _prepare_controller(config: pytest.Config) -> None:
     result = _probe(config)
     _check_licence_options(config, result)
     config.stash[_STASH_PROBE] = result
+    # The licence as found (results.json target.licence): an Entry SKU is not "unlicensed".
+    setattr(config, TARGET_LICENCE_ATTR, dict(result.licence))
     # From here on the option is the version the run is judged by, for every plugin that asks.
     if not config.option.mm_server_version:
         config.option.mm_server_version = result.version
@@ -195,6 +197,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(str(exc)) from None
 
 
+# config attribute the results plugin reads: the probe's licence facts (licensed, sku).
+TARGET_LICENCE_ATTR = "_mmconform_target_licence"
 # config attribute the results plugin reads: {"criteria": {...}, "deselected": N}.
 SELECTION_ATTR = "_mmconform_selection"
 

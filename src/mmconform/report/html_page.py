@@ -99,6 +99,12 @@ def _failed_section(
     return "".join(parts)
 
 
+def _licence_text(licence: Any) -> str | None:
+    if not isinstance(licence, Mapping) or "licensed" not in licence:
+        return None
+    return f"licensed, SKU {licence.get('sku') or 'unknown'}" if licence["licensed"] else "none"
+
+
 def _selection_text(selection: Any) -> str | None:
     """What a PARTIAL run selected (None for the whole suite: nothing to say)."""
     from mmconform.selection import describe
@@ -126,6 +132,7 @@ def render_page(
     facts = [
         ("Target", target.get("url")),
         ("Server version", target.get("version")),
+        ("Licence (as found)", _licence_text(target.get("licence"))),
         ("Profile", results.get("profile")),
         ("Seed", results.get("seed")),
         ("Suite", f"{suite.get('version') or ''} {suite.get('git_revision') or ''}".strip()),

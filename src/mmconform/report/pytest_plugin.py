@@ -451,6 +451,7 @@ class ResultsCollector:
             traffic=self._traffic(),
             selection=self.selection(),
             strict=self.strict_policy(),
+            target_licence=getattr(self.config, "_mmconform_target_licence", None),
         )
         document = build_results(
             list(self.records.values()), self.metas(), context, self._scrubber()

@@ -81,6 +81,8 @@ class RunContext:
     selection: Mapping[str, Any] | None = None
     # The --strict policy (mmconform.capabilities.Capabilities.policy); None: not strict.
     strict: Mapping[str, Any] | None = None
+    # The target's licence as the probe found it: {"licensed": bool, "sku": str | None}.
+    target_licence: Mapping[str, Any] | None = None
 
 
 def build_results(
@@ -100,7 +102,11 @@ def build_results(
     document = {
         "schema": SCHEMA,
         "suite": suite_info(),
-        "target": {"url": clean_url(context.target_url), "version": context.target_version},
+        "target": {
+            "url": clean_url(context.target_url),
+            "version": context.target_version,
+            "licence": dict(context.target_licence) if context.target_licence else None,
+        },
         "profile": context.profile,
         "seed": context.seed,
         "started_at": context.started_at,
