@@ -34,7 +34,7 @@ from mmconform.fuzz.runner import (
     operation_label,
     prepare,
 )
-from mmconform.plugin import Session
+from mmconform.plugin import Session, fail_with_exchange
 from mmconform.report.pytest_plugin import REQUIREMENTS_PROPERTY
 
 FUZZ = FuzzContext(data=load_fuzz_data())
@@ -65,6 +65,21 @@ _LICENCE_GUARD = {
 }
 
 
+def mm_item_facts(item: pytest.Item) -> dict[str, object]:
+    """Selection facts (mmconform.selection): the identity the item fuzzes as, and every ID it
+    can charge: its marker's, each built-in check's (conformance/checks.yaml, charged through
+    the failure's title) and, for a licence operation, the licence requirements its guard names."""
+    label = str(getattr(item, "operation_label", ""))
+    callspec = getattr(item, "callspec", None)
+    refused = callspec.params.get("refused_actor") if callspec is not None else None
+    main = refused is None
+    actor = _IDENTITY_BY_LABEL.get(label, "uploader") if main else str(refused)
+    return {
+        "actor": actor,
+        "charges": (*FUZZ.attribution_ids(), *_LICENCE_GUARD.get((label, main), ())),
+    }
+
+
 def _run_option(config: pytest.Config, name: str) -> Any:
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
     return workerinput.get(name, config.getoption(name, default=None))
@@ -89,6 +104,7 @@ def fuzz(mm_session: Session, request: pytest.FixtureRequest) -> Iterator[FuzzCo
     profile = str(request.config.getoption("mm_profile", default="ci"))
     seed = int(_run_option(request.config, "mm_seed") or 0)
     prepare(FUZZ, mm_session, profile, seed, (POSITIVE, NEGATIVE))
+    _RUN_DIR[:] = [mm_session.run_dir]
     yield FUZZ
     FUZZ.close()
 
@@ -154,6 +170,8 @@ def _licence_guard(
         pytest.skip(skip)
 
 
+# The run folder of this process's session (for the failure's exchange attachment).
+_RUN_DIR: list[Any] = [None]
 # The licence section of the item running in this process (items run one at a time).
 _GUARD: list[tuple[Any, str, tuple[str, ...], Any]] = []
 
@@ -205,7 +223,7 @@ def _send(fuzz: FuzzContext, case: Any, **kwargs: Any) -> Any:
         failure = f"{exc}\n{fuzz.replay_hint()}"
     finally:
         _after_case()
-    pytest.fail(failure, pytrace=False)
+    fail_with_exchange(_RUN_DIR[0], failure)
 
 
 @pytest.mark.requirement(*MM_REQUIREMENTS)
@@ -235,13 +253,15 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
     uploads.after(as_refused, key, response)
     _after_case()
     if 200 <= response.status_code < 300:  # before the other checks: this is the point
-        pytest.fail(
+        as_refused.last_response = response
+        fail_with_exchange(
+            _RUN_DIR[0],
             as_refused.report(
                 f"[CONTRACT-REFUSED-001] {as_refused.identity.name} got {response.status_code} "
                 f"from {case.method} {case.formatted_path}; it must be refused\n"
                 f"Reproduce with: {case.as_curl_command()}\n{as_refused.replay_hint()}"
-            ),
-            pytrace=False,
+            )
+            + as_refused.kept_exchange(),
         )
     try:
         as_refused.validate(
@@ -250,4 +270,4 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
         return
     except FuzzFailure as exc:
         failure = str(exc)
-    pytest.fail(f"{failure}\n{as_refused.replay_hint()}", pytrace=False)
+    fail_with_exchange(_RUN_DIR[0], f"{failure}\n{as_refused.replay_hint()}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from mmconform.live_target.verdict import NAMED_BY_OPERATION
 from mmconform.matrix import Row, load_matrix
 from mmconform.plugin import Session, run_checked
 
@@ -23,3 +24,11 @@ ROWS = load_matrix()
 )
 def test_permission(row: Row, mm_session: Session) -> None:
     run_checked(mm_session, lambda: mm_session.runner.run(row))
+
+
+def mm_item_facts(item: pytest.Item) -> dict[str, object]:
+    """Selection facts (mmconform.selection): the row's operation and actor, and every ID the
+    row's checks can charge (its own, and those its operation's body checks name)."""
+    row: Row = item.callspec.params["row"]  # type: ignore[attr-defined]
+    charges = (*row.checked_requirements, *NAMED_BY_OPERATION.get(row.operation, ()))
+    return {"operation": row.operation, "actor": row.actor, "charges": charges}

@@ -9,6 +9,7 @@ from mmconform.commands import (
     cleanup,
     diff,
     license,
+    list_tests,
     report,
     run,
     selftest,
@@ -19,6 +20,7 @@ from mmconform.commands import (
 
 COMMAND_MODULES: list[ModuleType] = [
     run,
+    list_tests,
     serve,
     spec,
     license,

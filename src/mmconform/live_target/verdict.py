@@ -21,6 +21,20 @@ if TYPE_CHECKING:
 
 
 _NAMED = re.compile(r"\[[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-[0-9]+\]")
+# The requirements the body checks below name, per operation, beyond a row's own IDs (and
+# ERR-SHAPE-001, which Row.checked_requirements carries): a row can charge them, so selecting
+# a requirement (`mmconform run --requirement`, the selftest's per-fault runs) must select
+# every row of these operations too. tests/suite keeps this table equal to the messages.
+NAMED_BY_OPERATION: dict[str, tuple[str, ...]] = {
+    "GetFile": ("FILES-GET-001",),
+    "GetFileInfo": ("FILES-INFO-001",),
+    "GetFileLink": ("FILES-LINK-004", "DEPLOY-LINK-001"),
+    "GetFilePublic": ("FILES-PUBLIC-001",),
+    "GetFileInfosForPost": ("POSTS-FILES-001",),
+    "UploadFile": ("FILES-UPLOAD-PARSE-003", "FILES-UPLOAD-001", "FILES-UPLOAD-010"),
+    "UploadLicenseFile": ("LICENSE-UPLOAD-005",),
+    "RemoveLicenseFile": ("LICENSE-REMOVE-002",),
+}
 
 
 class ConformanceFailure(AssertionError):
@@ -62,6 +76,9 @@ class Verdict:
             "Reproduce with:",
             "  " + curl_line(self.request.method, url, self.actor, self.request.curl_extra),
         ]
+        kept = target.keep_exchange(r)
+        if kept:
+            lines.append(kept)
         raise ConformanceFailure(target.redact("\n".join(lines)))
 
     def check(self) -> None:
