@@ -6,9 +6,10 @@ installed (our own `tests/` included) are untouched.
 
 With `--mm-url`, the controller process probes the target before anything is created (a bad URL
 or credentials stop the run as a usage error), picks the seed and the run folder, and switches on
-the baseline config (public links, attachments) when allowed. Each pytest process (every xdist
-worker) provisions its own world under its own prefix in the session fixture and removes it at
-session end; the controller finally sweeps the shared ledger, so a crashed worker leaves nothing.
+the baseline config (public links, attachments) when allowed. The controller provisions the run's
+one world on first need and every pytest process (every xdist worker, through `workerinput`)
+works in it, so `-n` costs no extra objects on the target (shared_world.py); the controller
+finally sweeps the shared ledger, so a crashed worker leaves nothing.
 Secrets are read from the environment (MMCONFORM_TOKEN, MMCONFORM_PASSWORD) when not given as
 options, so `mmconform run` never puts them on a command line.
 """
@@ -40,6 +41,7 @@ _ENV = {
 }
 _BASELINE = {"FileSettings.EnablePublicLink": True, "FileSettings.EnableFileAttachments": True}
 _STASH_PROBE = pytest.StashKey[Any]()
+_STASH_WORLD = pytest.StashKey[tuple[bytes | None, str | None]]()
 TARGET_FAILED_FILE = "target-failed.txt"
 # Libraries pytest would assertion-rewrite only because their distributions ship a pytest11
 # entry point. Rewriting recompiles every one of their modules on each run when no bytecode
@@ -249,11 +251,59 @@ def _bind_ledger(target: Target, result: Any, ledger: Ledger) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """xdist: hand the controller's choices (seed, run folder) to each worker."""
+    """xdist: hand the controller's choices (seed, run folder) and the run's one world (or why
+    it could not be provisioned) to each worker, in memory."""
     config = node.config
     if is_active(config):
         node.workerinput["mm_seed"] = config.option.mm_seed
         node.workerinput["mm_reports"] = config.option.mm_reports
+        blob, error = _shared_world(config)
+        node.workerinput["mm_world"] = blob
+        node.workerinput["mm_world_error"] = error
+
+
+def _shared_world(config: pytest.Config) -> tuple[bytes | None, str | None]:
+    """The controller provisions the run's world once, on first need (the first xdist node, or
+    the first test of a run without workers); every process then gets the same world.
+
+    Returns the packed world, or None and the (redacted) reason provisioning failed; the
+    failure is recorded for `mmconform run` (exit 3). Whatever was created is in the ledger
+    and goes in the controller's sweep at the end.
+    """
+    if _STASH_WORLD in config.stash:
+        return config.stash[_STASH_WORLD]
+    from mmconform.errors import TargetFailed
+    from mmconform.live_target.client import ApiError, Target
+    from mmconform.live_target.ledger import Ledger
+    from mmconform.live_target.shared_world import pack
+    from mmconform.live_target.world import make_prefix, provision
+
+    result = config.stash[_STASH_PROBE]
+    seed, run_dir = _seed_and_dir(config)
+    prefix = make_prefix(seed, f"{run_dir.name}:world")
+    target = Target(result.url)
+    target.secrets.add(option(config, "mm_password"))
+    target.secrets.add(option(config, "mm_token"))
+    outcome: tuple[bytes | None, str | None]
+    try:
+        ledger = Ledger(run_dir / "ledger.jsonl", prefix)
+        world = provision(target, result.admin, ledger, prefix, seed)
+        outcome = (pack(world), None)
+    except (ApiError, TargetFailed) as exc:
+        _record_target_failure(run_dir, target.redact(f"provisioning failed: {exc}"))
+        outcome = (None, target.redact(f"cannot provision the world: {exc}"))
+    finally:
+        target.close()
+    config.stash[_STASH_WORLD] = outcome
+    return outcome
+
+
+def _world_blob(config: pytest.Config) -> tuple[bytes | None, str | None]:
+    """This process's view of the shared world: from xdist's workerinput, or the controller's."""
+    source: dict[str, Any] | None = getattr(config, "workerinput", None)
+    if source is not None:
+        return source.get("mm_world"), source.get("mm_world_error")
+    return _shared_world(config)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -391,7 +441,7 @@ class Session:
 
 @pytest.fixture(scope="session")
 def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
-    """Probe, provision this process's world, and tear it down at session end."""
+    """Probe, take the run's one world (provisioned by the controller), close at session end."""
     config = request.config
     if not is_active(config):
         pytest.fail(
@@ -399,21 +449,25 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
             "--mm-login/--mm-password",
             pytrace=False,
         )
-    from mmconform.errors import TargetFailed, UsageError
-    from mmconform.live_target.cleanup import cleanup_ledger
-    from mmconform.live_target.client import ApiError, Target
+    from mmconform.errors import UsageError
+    from mmconform.live_target.client import Target
     from mmconform.live_target.gate import Gate, Permissions
     from mmconform.live_target.ledger import Ledger
     from mmconform.live_target.probe import logout
     from mmconform.live_target.rows import RowRunner, minter_from_key
-    from mmconform.live_target.world import make_prefix, provision
+    from mmconform.live_target.shared_world import unpack
+    from mmconform.live_target.world import make_prefix
 
+    blob, error = _world_blob(config)
+    if blob is None:
+        pytest.fail(error or "cannot provision the world", pytrace=False)
     try:
         result = _probe(config)
     except UsageError as exc:
         pytest.fail(str(exc), pytrace=False)
     seed, run_dir = _seed_and_dir(config)
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    # This process's own writes (uploads by rows and behaviour tests) go under its own owner.
     prefix = make_prefix(seed, f"{run_dir.name}:{worker}")
     target = Target(result.url)
     target.secrets.add(option(config, "mm_password"))
@@ -431,14 +485,7 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
         license_id=None if licence is None else licence.id,
         disposable=bool(option(config, "mm_disposable")),
     )
-    try:
-        world = provision(target, result.admin, ledger, prefix, seed)
-    except (ApiError, TargetFailed) as exc:
-        _record_target_failure(run_dir, target.redact(f"provisioning failed: {exc}"))
-        cleanup_ledger(target, result.admin, ledger.path, owner=prefix, only_owner=prefix)
-        target.close()
-        logout(result)
-        pytest.fail(target.redact(f"cannot provision the world: {exc}"), pytrace=False)
+    world = unpack(blob, target, result.admin, ledger)
     gate = Gate(run_dir / "target.lock", target, result.admin, ledger, perms)
     runner = RowRunner(world, gate, result.version, minter_from_key(Path(key) if key else None))
     # Cleanup is the controller's, at unconfigure, after every worker is done: one process
