@@ -19,16 +19,17 @@ from __future__ import annotations
 import os
 import random
 import sys
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
 if TYPE_CHECKING:
     from mmconform.live_target.client import Actor, Target
     from mmconform.live_target.ledger import Ledger
+    from mmconform.live_target.overlap import Overlap
     from mmconform.live_target.rows import RowRunner
     from mmconform.live_target.world import World
 
@@ -38,10 +39,14 @@ _ENV = {
     "mm_token": "MMCONFORM_TOKEN",
     "mm_login": "MMCONFORM_LOGIN",
     "mm_password": "MMCONFORM_PASSWORD",
+    "mm_concurrency": "MMCONFORM_CONCURRENCY",
 }
 _BASELINE = {"FileSettings.EnablePublicLink": True, "FileSettings.EnableFileAttachments": True}
 _STASH_PROBE = pytest.StashKey[Any]()
 _STASH_WORLD = pytest.StashKey[tuple[bytes | None, str | None]]()
+_STASH_SESSION = pytest.StashKey["Session"]()
+_STASH_INDEX = pytest.StashKey[dict[str, int]]()
+_AHEAD = "_mm_ahead"
 TARGET_FAILED_FILE = "target-failed.txt"
 # Libraries pytest would assertion-rewrite only because their distributions ship a pytest11
 # entry point. Rewriting recompiles every one of their modules on each run when no bytecode
@@ -154,6 +159,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="licence signing key the target trusts (embedded server), for minted licences",
     )
     add(
+        "--mm-concurrency",
+        dest="mm_concurrency",
+        default=None,
+        metavar="N",
+        help="requests in flight at once per process; 1 = strictly sequential "
+        "(env MMCONFORM_CONCURRENCY; default 8)",
+    )
+    add(
         "--mm-disposable",
         dest="mm_disposable",
         action="store_true",
@@ -180,14 +193,26 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(*ids): requirement IDs from conformance/requirements.yaml"
     )
-    if not is_active(config) or is_worker(config):
+    if not is_active(config):
         return
     from mmconform.errors import UsageError
+    from mmconform.traffic import IN_FLIGHT
 
     try:
-        _prepare_controller(config)
+        IN_FLIGHT.set_limit(concurrency(config))
+        if not is_worker(config):
+            _prepare_controller(config)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def concurrency(config: pytest.Config) -> int:
+    """--mm-concurrency (or MMCONFORM_CONCURRENCY): requests in flight per process."""
+    from mmconform.live_target.overlap import parse_concurrency
+
+    given = config.getoption("mm_concurrency", None)
+    where = "--mm-concurrency" if given else _ENV["mm_concurrency"]
+    return parse_concurrency(option(config, "mm_concurrency"), where)
 
 
 def _probe(config: pytest.Config) -> Any:
@@ -437,6 +462,7 @@ class Session:
     runner: RowRunner
     server_version: str | None
     run_dir: Path
+    overlap: Overlap
 
 
 @pytest.fixture(scope="session")
@@ -453,6 +479,7 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     from mmconform.live_target.client import Target
     from mmconform.live_target.gate import Gate, Permissions
     from mmconform.live_target.ledger import Ledger
+    from mmconform.live_target.overlap import Overlap
     from mmconform.live_target.probe import logout
     from mmconform.live_target.rows import RowRunner, minter_from_key
     from mmconform.live_target.shared_world import unpack
@@ -490,9 +517,14 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     runner = RowRunner(world, gate, result.version, minter_from_key(Path(key) if key else None))
     # Cleanup is the controller's, at unconfigure, after every worker is done: one process
     # sweeping the whole ledger cannot race another over the config it needs for deletions.
+    overlap = Overlap(concurrency(config))
+    session = Session(target, result.admin, world, runner, result.version, run_dir, overlap)
+    config.stash[_STASH_SESSION] = session
     try:
-        yield Session(target, result.admin, world, runner, result.version, run_dir)
+        yield session
     finally:
+        del config.stash[_STASH_SESSION]
+        overlap.close()
         target.close()
         logout(result)  # this process's admin session; the controller sweeps with its own
 
@@ -563,3 +595,84 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     _seed, run_dir = _seed_and_dir(item.config)
     _record_target_failure(run_dir, died)
     pytest.exit(f"mmconform: target failed: {died}", returncode=3)
+
+
+# --- checks started ahead (live_target/overlap.py) ---------------------------------------------
+Check = Callable[[], None]
+AheadBuilder = Callable[["Session", dict[str, Any]], tuple[Check, bool]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def ahead(build: AheadBuilder) -> Callable[[F], F]:
+    """Mark a test whose check may be started ahead of its turn.
+
+    `build(session, params)` gives the item's check and whether it may start ahead (False for
+    what `overlap.must_run_alone` names); the test body runs `overlapped(session, item)`.
+    """
+
+    def mark(function: F) -> F:
+        setattr(function, _AHEAD, build)
+        return function
+
+    return mark
+
+
+def _built(session: Session, item: pytest.Item) -> tuple[Check, bool] | None:
+    build = getattr(getattr(item, "function", None), _AHEAD, None)
+    callspec = getattr(item, "callspec", None)
+    if build is None or callspec is None:
+        return None
+    result: tuple[Check, bool] = build(session, dict(callspec.params))
+    return result
+
+
+def overlapped(session: Session, item: pytest.Item) -> Check:
+    """The item's check: the outcome of the one started ahead, or the check itself."""
+    built = _built(session, item)
+    if built is None:
+        raise TypeError(f"{item.nodeid} is not marked with plugin.ahead")
+    return session.overlap.outcome(item.nodeid, built[0])
+
+
+def _upcoming(item: pytest.Item) -> list[pytest.Item]:
+    """This process's item and the ones it will run after it, in order.
+
+    Without xdist that is the rest of the session's items; in an xdist worker, the indices the
+    controller has sent it so far (its queue is read, never changed). Anything else: none.
+    """
+    items = item.session.items
+    worker = next(
+        (p for p in item.config.pluginmanager.get_plugins() if hasattr(p, "nextitem_index")), None
+    )
+    if worker is None:
+        index = item.config.stash.get(_STASH_INDEX, None)
+        if index is None:
+            index = item.config.stash[_STASH_INDEX] = {it.nodeid: i for i, it in enumerate(items)}
+        start = index.get(item.nodeid)
+        return [] if start is None else items[start:]
+    queue = getattr(worker, "torun", None)
+    lock = getattr(queue, "lock", None)
+    if lock is None:
+        return [item]
+    with lock() as pending:
+        indices = [i for i in pending if isinstance(i, int)]
+    nxt = worker.nextitem_index
+    head = [nxt] if isinstance(nxt, int) else []
+    return [item] + [items[i] for i in head + indices if 0 <= i < len(items)]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """Once the item's fixtures exist: start every upcoming check that may go ahead."""
+    result = yield
+    session = item.config.stash.get(_STASH_SESSION, None)
+    if session is not None and session.overlap.concurrency > 1:
+        work = []
+        for upcoming in _upcoming(item):
+            if session.overlap.started(upcoming.nodeid):
+                continue
+            built = _built(session, upcoming)
+            if built is not None and built[1]:
+                work.append((upcoming.nodeid, built[0]))
+        session.overlap.start(work)
+    return result

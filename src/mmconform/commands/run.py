@@ -102,6 +102,13 @@ def register(sub: Any) -> None:
         help="pytest-xdist workers (env MMCONFORM_WORKERS; default 1)",
     )
     p.add_argument(
+        "--concurrency",
+        default=env("MMCONFORM_CONCURRENCY"),
+        metavar="N",
+        help="requests in flight at once per process: matrix rows, the header table and "
+        "provisioning overlap (env MMCONFORM_CONCURRENCY; default 8; 1 = strictly sequential)",
+    )
+    p.add_argument(
         "--allow-config-changes",
         action="store_true",
         default=None,
@@ -199,6 +206,14 @@ def _validate(args: argparse.Namespace) -> None:
         from mmconform.live_target.licence import read_licence_file
 
         read_licence_file(args.license_file)  # readable, non-empty, a licence in shape
+    from mmconform.live_target.overlap import parse_concurrency
+
+    where = (
+        "--concurrency"
+        if "MMCONFORM_CONCURRENCY" not in os.environ
+        else "--concurrency (MMCONFORM_CONCURRENCY)"
+    )
+    args.concurrency = parse_concurrency(args.concurrency, where)
     if args.workers is not None and args.workers < 1:
         raise UsageError("-n/--workers (MMCONFORM_WORKERS) must be 1 or more")
     if args.sign_key:
@@ -341,6 +356,7 @@ def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Pa
     version = args.server_version or plan.version
     if version:
         cmd += ["--mm-server-version", version]
+    cmd += ["--mm-concurrency", str(args.concurrency)]
     workers = args.workers or 1
     if workers > 1:
         cmd += ["-n", str(workers)]
