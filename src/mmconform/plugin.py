@@ -167,6 +167,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(env MMCONFORM_CONCURRENCY; default 8)",
     )
     add(
+        "--mm-shard",
+        dest="mm_shard",
+        default=None,
+        metavar="K/N",
+        help="run slice K of N of the suite (same seed: same ids); join with `mmconform merge`",
+    )
+    add(
         "--mm-disposable",
         dest="mm_disposable",
         action="store_true",
@@ -344,7 +351,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Reject requirement IDs the registry does not know, naming the test."""
+    """Keep only this slice's items under --mm-shard; reject unknown requirement IDs."""
+    _select_shard(config, items)
     marked = [(item, m) for item in items for m in item.iter_markers("requirement")]
     if not marked:
         return
@@ -357,6 +365,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             registry.check_ids([str(a) for a in mark.args], f"test {item.nodeid}")
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _select_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--mm-shard K/N: deselect every item of the other slices (by stable id, report/shard.py)."""
+    text = config.getoption("mm_shard", default=None)
+    if not text:
+        return
+    from mmconform.errors import UsageError
+    from mmconform.report.shard import in_slice, parse_shard
+
+    try:
+        k, n = parse_shard(str(text), "--mm-shard")
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    keep = [item for item in items if in_slice(item.nodeid, k, n)]
+    dropped = [item for item in items if not in_slice(item.nodeid, k, n)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = keep
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

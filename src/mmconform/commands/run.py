@@ -109,6 +109,13 @@ def register(sub: Any) -> None:
         "provisioning overlap (env MMCONFORM_CONCURRENCY; default 8; 1 = strictly sequential)",
     )
     p.add_argument(
+        "--shard",
+        default=env("MMCONFORM_SHARD"),
+        metavar="K/N",
+        help="run slice K of N of the suite, e.g. one CI job each; join the run folders with "
+        "`mmconform merge` (env MMCONFORM_SHARD; the slice alone is never CONFORMANT)",
+    )
+    p.add_argument(
         "--allow-config-changes",
         action="store_true",
         default=None,
@@ -214,6 +221,10 @@ def _validate(args: argparse.Namespace) -> None:
         else "--concurrency (MMCONFORM_CONCURRENCY)"
     )
     args.concurrency = parse_concurrency(args.concurrency, where)
+    if args.shard:
+        from mmconform.report.shard import parse_shard
+
+        parse_shard(args.shard)
     if args.workers is not None and args.workers < 1:
         raise UsageError("-n/--workers (MMCONFORM_WORKERS) must be 1 or more")
     if args.sign_key:
@@ -357,6 +368,8 @@ def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Pa
     if version:
         cmd += ["--mm-server-version", version]
     cmd += ["--mm-concurrency", str(args.concurrency)]
+    if args.shard:
+        cmd += ["--mm-shard", args.shard]
     workers = args.workers or 1
     if workers > 1:
         cmd += ["-n", str(workers)]

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from mmconform.report.model import NOT_APPLICABLE, SCHEMA, canonical_json
+from mmconform.report.model import NOT_APPLICABLE, NOT_CONFORMANT, SCHEMA, canonical_json
 from mmconform.report.provenance import clean_url
+from mmconform.report.shard import slice_blockers
 from mmconform.report.verdicts import (
     count_verdicts,
     derive_requirements,
@@ -66,6 +67,9 @@ def build_certificate(
 ) -> dict[str, Any]:
     requirements = rederive(results)
     verdict, blockers = overall_verdict(requirements, results["tests"])
+    slice_lines = slice_blockers(results)
+    if slice_lines:
+        blockers, verdict = blockers + slice_lines, NOT_CONFORMANT
     target = results.get("target") or {}
     certificate: dict[str, Any] = {
         "schema": SCHEMA,
@@ -94,5 +98,8 @@ def build_certificate(
         "blockers": blockers,
         "suite_errors": [e["nodeid"] for e in unattributed(results["tests"], requirements)],
     }
+    for key in ("shard", "merged"):  # a slice, or the slices a merged run was joined from
+        if key in results:
+            certificate[key] = results[key]
     certificate["digest"] = compute_digest(certificate)
     return certificate

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmconform.report.model import SCHEMA, TEST_OUTCOMES
+from mmconform.report.model import NOT_CONFORMANT, SCHEMA, TEST_OUTCOMES
 from mmconform.report.provenance import clean_url, suite_info
 from mmconform.report.redact import Scrubber
+from mmconform.report.shard import SLICE_BLOCKER
 from mmconform.report.verdicts import (
     RequirementMeta,
     count_verdicts,
@@ -72,6 +73,8 @@ class RunContext:
     registry: Mapping[str, Any]
     # Requests sent, 429 answers and the seconds waited for them (mmconform.traffic).
     traffic: Mapping[str, Any] | None = None
+    # `run --shard K/N`: the slice's facts (report/shard.py); None for a whole run.
+    shard: Mapping[str, Any] | None = None
 
 
 def build_results(
@@ -84,6 +87,9 @@ def build_results(
     tests = [r.as_json() for r in sorted(records, key=lambda r: r.nodeid)]
     requirements = derive_requirements(metas, tests, context.target_version)
     verdict, blockers = overall_verdict(requirements, tests)
+    if context.shard is not None:
+        blockers.append(SLICE_BLOCKER.format(k=context.shard["k"], n=context.shard["n"]))
+        verdict = NOT_CONFORMANT
     outcome_counts = {o: sum(t["outcome"] == o for t in tests) for o in TEST_OUTCOMES}
     document = {
         "schema": SCHEMA,
@@ -95,6 +101,7 @@ def build_results(
         "finished_at": context.finished_at,
         "registry": dict(context.registry),
         "traffic": dict(context.traffic or {}),
+        **({"shard": dict(context.shard)} if context.shard is not None else {}),
         "tests": tests,
         "requirements": requirements,
         "summary": {

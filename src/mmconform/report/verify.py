@@ -22,6 +22,7 @@ from mmconform.report.model import (
     read_json,
     require_verdict,
 )
+from mmconform.report.shard import merged_problems, slice_blockers
 from mmconform.report.verdicts import overall_verdict
 
 # Run facts the certificate copies from results.json; they must agree.
@@ -103,12 +104,18 @@ def _check_verdicts(cert: dict[str, Any], results: dict[str, Any], out: Verifica
                 f"{req_id}: results.json states {recorded}, its tests give {want}"
             )
     overall, _ = overall_verdict(derived, results["tests"])
+    if slice_blockers(results):  # a slice is never CONFORMANT (report/shard.py)
+        overall = NOT_CONFORMANT
+    out.mismatches.extend(merged_problems(results))
+    for key in ("shard", "merged"):
+        if cert.get(key) != results.get(key):
+            out.mismatches.append(f"{key}: certificate and results.json disagree")
     if cert.get("verdict") != overall:
         out.mismatches.append(
             f"verdict: certificate says {cert.get('verdict')}, evidence gives {overall}"
         )
     own, _ = overall_verdict(stated) if stated else ("absent", [])
-    if cert.get("suite_errors"):  # unattributed failures block conformance on their own
+    if cert.get("suite_errors") or cert.get("shard"):  # suite errors, a slice: never conformant
         own = NOT_CONFORMANT
     if stated and cert.get("verdict") != own:
         out.mismatches.append(
