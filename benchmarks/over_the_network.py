@@ -120,7 +120,9 @@ class LatencyProxy:
             self._thread.join(5)
 
 
-def one_run(profile: str, seed: int, latency_ms: int, concurrency: int) -> dict[str, Any]:
+def one_run(
+    profile: str, seed: int, latency_ms: int, concurrency: int, extra: tuple[str, ...] = ()
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mmconform-net-") as tmp:
         folder = Path(tmp)
         with running_server() as server:
@@ -154,7 +156,7 @@ def one_run(profile: str, seed: int, latency_ms: int, concurrency: int) -> dict[
                     "--profile", profile, "--seed", str(seed),
                     "--reports", str(folder / "reports"),
                     "--", "--mm-disposable", "--mm-signing-key", str(server.signing_key_path),
-                    "--mm-concurrency", str(concurrency),
+                    "--mm-concurrency", str(concurrency), *extra,
                 ]  # fmt: skip
                 start = time.monotonic()
                 proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -164,6 +166,8 @@ def one_run(profile: str, seed: int, latency_ms: int, concurrency: int) -> dict[
         if not latest.exists():
             raise SystemExit(f"run failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}")
         results = json.loads(latest.read_text())
+    if extra:
+        print(proc.stdout[-6000:])
     return {
         "exit": proc.returncode,
         "wall_s": round(wall, 1),
@@ -183,6 +187,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--latency", type=int, nargs="+", default=[0, 25, 100])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8])
+    parser.add_argument(
+        "--durations", action="store_true", help="also print pytest's 25 slowest phases"
+    )
     args = parser.parse_args()
     print(f"profile {args.profile}, seed {args.seed}")
     print(
@@ -193,7 +200,8 @@ def main() -> int:
     for n in args.concurrency:
         local: float | None = None
         for latency in args.latency:
-            row = one_run(args.profile, args.seed, latency, n)
+            extra = ("--durations=25",) if args.durations else ()
+            row = one_run(args.profile, args.seed, latency, n, extra)
             local = row["wall_s"] if local is None else local
             ratio = row["wall_s"] / local if local else float("nan")
             print(

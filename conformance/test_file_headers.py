@@ -6,16 +6,14 @@ Each case uploads its own file and reads it back: independent, so started ahead 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from mmconform.live_target.headers import CASES, HeaderCase, check_headers
 from mmconform.plugin import Check, Session, ahead, overlapped, run_checked
 
 
-def _case_check(session: Session, params: dict[str, Any]) -> tuple[Check, bool]:
-    case: HeaderCase = params["case"]
+def _case_check(session: Session, item: pytest.Item) -> tuple[Check, bool]:
+    case: HeaderCase = item.callspec.params["case"]  # type: ignore[attr-defined]
     return (lambda: check_headers(session.world, case)), True
 
 

@@ -8,8 +8,6 @@ its own row's outcome in pytest's order.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from mmconform.live_target.overlap import must_run_alone
@@ -19,8 +17,8 @@ from mmconform.plugin import Check, Session, ahead, overlapped, run_checked
 ROWS = load_matrix()
 
 
-def _row_check(session: Session, params: dict[str, Any]) -> tuple[Check, bool]:
-    row: Row = params["row"]
+def _row_check(session: Session, item: pytest.Item) -> tuple[Check, bool]:
+    row: Row = item.callspec.params["row"]  # type: ignore[attr-defined]
     return (lambda: session.runner.run(row)), not must_run_alone(row)
 
 

@@ -47,6 +47,7 @@ _STASH_WORLD = pytest.StashKey[tuple[bytes | None, str | None]]()
 _STASH_SESSION = pytest.StashKey["Session"]()
 _STASH_INDEX = pytest.StashKey[dict[str, int]]()
 _AHEAD = "_mm_ahead"
+_AHEAD_BY_HOOK = "_mm_ahead_by_hook"
 TARGET_FAILED_FILE = "target-failed.txt"
 # Libraries pytest would assertion-rewrite only because their distributions ship a pytest11
 # entry point. Rewriting recompiles every one of their modules on each run when no bytecode
@@ -626,15 +627,17 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
 # --- checks started ahead (live_target/overlap.py) ---------------------------------------------
 Check = Callable[[], None]
-AheadBuilder = Callable[["Session", dict[str, Any]], tuple[Check, bool]]
+AheadBuilder = Callable[["Session", pytest.Item], tuple[Check, bool]]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def ahead(build: AheadBuilder) -> Callable[[F], F]:
     """Mark a test whose check may be started ahead of its turn.
 
-    `build(session, params)` gives the item's check and whether it may start ahead (False for
-    what `overlap.must_run_alone` names); the test body runs `overlapped(session, item)`.
+    `build(session, item)` gives the item's check and whether it may start ahead (False for
+    what `overlap.must_run_alone` names); the test body runs `overlapped(session, item)`, or,
+    for a test whose body pytest must not run again (a Hypothesis test), `pytest_pyfunc_call`
+    below collects the outcome instead.
     """
 
     def mark(function: F) -> F:
@@ -644,12 +647,22 @@ def ahead(build: AheadBuilder) -> Callable[[F], F]:
     return mark
 
 
+def _marker(item: pytest.Item, name: str) -> Any:
+    """The mark on the test's function; schemathesis builds a new function per operation, so
+    also on the module's function the item was made from."""
+    value = getattr(getattr(item, "function", None), name, None)
+    if value is None:
+        module, original = getattr(item, "module", None), getattr(item, "originalname", None)
+        if module is not None and original:
+            value = getattr(getattr(module, original, None), name, None)
+    return value
+
+
 def _built(session: Session, item: pytest.Item) -> tuple[Check, bool] | None:
-    build = getattr(getattr(item, "function", None), _AHEAD, None)
-    callspec = getattr(item, "callspec", None)
-    if build is None or callspec is None:
+    build = _marker(item, _AHEAD)
+    if build is None:
         return None
-    result: tuple[Check, bool] = build(session, dict(callspec.params))
+    result: tuple[Check, bool] = build(session, item)
     return result
 
 
@@ -703,3 +716,35 @@ def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
                 work.append((upcoming.nodeid, built[0]))
         session.overlap.start(work)
     return result
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A Hypothesis test started ahead: its outcome, instead of running it a second time.
+
+    Wrappers around this hook (schemathesis' turns a FailureGroup into its report) see the
+    outcome raised here exactly as they would see it raised by the test itself.
+    """
+    if not _marker(pyfuncitem, _AHEAD_BY_HOOK):
+        return None
+    session = pyfuncitem.config.stash.get(_STASH_SESSION, None)
+    if session is None or not session.overlap.started(pyfuncitem.nodeid):
+        return None
+    built = _built(session, pyfuncitem)
+    if built is None:
+        return None
+    session.overlap.outcome(pyfuncitem.nodeid, built[0])()
+    return True
+
+
+def ahead_by_hook(build: AheadBuilder) -> Callable[[F], F]:
+    """`ahead` for a test that pytest calls itself (Hypothesis): `build` returns a check that
+    runs the test's function; pytest_pyfunc_call collects its outcome when the item's turn
+    comes, or pytest runs the test as usual if it was not started ahead."""
+
+    def mark(function: F) -> F:
+        setattr(function, _AHEAD, build)
+        setattr(function, _AHEAD_BY_HOOK, True)
+        return function
+
+    return mark

@@ -123,6 +123,12 @@ class Gate:
         return value if isinstance(value, bool) else None
 
     @contextmanager
+    def shared(self) -> Iterator[None]:
+        """What a check started ahead holds: no exclusive section runs beside it."""
+        with self._lock(fcntl.LOCK_SH):
+            yield
+
+    @contextmanager
     def exclusive(self) -> Iterator[None]:
         with self._lock(fcntl.LOCK_EX):
             yield
