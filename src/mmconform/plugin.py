@@ -352,8 +352,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep only this slice's items under --mm-shard; reject unknown requirement IDs."""
+    """Keep only this slice's items under --mm-shard; reject unknown requirement IDs; with
+    --concurrency above 1, run what must run alone last."""
     _select_shard(config, items)
+    _alone_last(config, items)
     marked = [(item, m) for item in items for m in item.iter_markers("requirement")]
     if not marked:
         return
@@ -366,6 +368,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             registry.check_ids([str(a) for a in mark.args], f"test {item.nodeid}")
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _alone_last(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Items that must run alone (`overlap.must_run_alone`, the licence fuzz items) after all
+    the others, each group in its own order, when checks start ahead.
+
+    Such an item waits for its exclusive lock until nothing started ahead still runs; met
+    early, it held pytest's thread (and the stateful scenarios, the HTTP-layer tests behind
+    it) until the pool had drained. Every item restores what it changes and each runs under
+    the same lock either way, so no verdict depends on the order (xdist runs any order too).
+    """
+    if not is_active(config) or concurrency(config) <= 1:
+        return
+    from typing import cast
+
+    nobody = cast(Session, None)  # only the verdict "may start ahead" is read, no check runs
+    alone = []
+    for item in items:
+        build = _marker(item, _AHEAD)
+        if build is not None and not build(nobody, item)[1]:
+            alone.append(item)
+    if alone:
+        moved = set(map(id, alone))
+        items[:] = [item for item in items if id(item) not in moved] + alone
 
 
 def _select_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
