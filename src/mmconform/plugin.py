@@ -700,6 +700,11 @@ def overlapped(session: Session, item: pytest.Item) -> Check:
     return session.overlap.outcome(item.nodeid, built[0])
 
 
+def upcoming(item: pytest.Item) -> list[pytest.Item]:
+    """This process's item and the ones it will run after it (see `_upcoming`)."""
+    return _upcoming(item)
+
+
 def _upcoming(item: pytest.Item) -> list[pytest.Item]:
     """This process's item and the ones it will run after it, in order.
 

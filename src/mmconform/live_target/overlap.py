@@ -44,6 +44,27 @@ def must_run_alone(row: Row) -> bool:
     return row.config != "default" or row.operation in _LICENCE_OPERATIONS
 
 
+# The `config` values whose rows need only settings changed (rows._CONFIG_SETTINGS); the rows of
+# one such config share one exclusive section (gate.holding) instead of one section each.
+_SETTINGS_CONFIGS = frozenset(
+    {
+        "public_links_off",
+        "attachments_off",
+        "small_max_file_size",
+        "small_max_image_resolution",
+        "compliance_on",
+    }
+)
+
+
+def batch_key(row: Row) -> str | None:
+    """Rows with the same key run side by side in one held section of their settings; None:
+    the row runs alone (licence rows, the salt change, the restricted admin)."""
+    if row.config in _SETTINGS_CONFIGS and row.operation not in _LICENCE_OPERATIONS:
+        return row.config
+    return None
+
+
 def parse_concurrency(raw: str | int | None, where: str) -> int:
     """N from an option or its environment twin; one line and exit 2 when it is no count."""
     if raw is None or raw == "":
@@ -96,6 +117,13 @@ class Overlap:
         if future is None:
             return check
         return future.result
+
+    def wait(self, keys: Iterable[str]) -> None:
+        """Until every started check of `keys` has ended (their outcomes stay to be collected)."""
+        with self._lock:
+            futures = [self._futures[k] for k in keys if k in self._futures]
+        for future in futures:
+            future.exception()
 
     def close(self) -> None:
         """Unfinished work is abandoned (a stopped run); started requests end on their own."""
