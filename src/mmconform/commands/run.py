@@ -105,8 +105,9 @@ def register(sub: Any) -> None:
         "--concurrency",
         default=env("MMCONFORM_CONCURRENCY"),
         metavar="N",
-        help="requests in flight at once per process: matrix rows, the header table and "
-        "provisioning overlap (env MMCONFORM_CONCURRENCY; default 8; 1 = strictly sequential)",
+        help="requests in flight at once per process: matrix rows, the header table, fuzz "
+        "operations, provisioning and cleanup overlap (env MMCONFORM_CONCURRENCY; default 8; "
+        "1 = strictly sequential)",
     )
     p.add_argument(
         "--shard",
