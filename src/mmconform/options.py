@@ -129,6 +129,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("declare", "a capability profile the target lacks, whose N/A --strict accepts "
            "(repeatable; conformance/capabilities.yaml)", "--declare", "--mm-declare",
            "MMCONFORM_DECLARE", LIST, metavar="CAPABILITY"),
+    Option("concurrency", "requests in flight at once per process: matrix rows, the header "
+           "table, fuzz operations, provisioning and cleanup overlap; 1 = strictly sequential "
+           "(default 8)", "--concurrency", "--mm-concurrency", "MMCONFORM_CONCURRENCY", INT,
+           metavar="N"),
+    Option("shard", "run slice K of N of the suite (same seed, same ids), e.g. one CI job "
+           "each; join the run folders with 'mmconform merge' (a slice alone is never "
+           "CONFORMANT)", "--shard", "--mm-shard", "MMCONFORM_SHARD", metavar="K/N"),
     # mmconform run only
     Option("reports", "where run folders go", "--reports", None, "MMCONFORM_REPORTS",
            default="reports", metavar="DIR"),
@@ -230,8 +237,15 @@ def resolve(option: Option, value: Any, environ: Mapping[str, str] | None = None
         raise UsageError(
             f"{option.cli or option.plugin} {value!r} is not one of {', '.join(option.choices)}"
         )
+    flag = option.cli or option.plugin or option.dest
     if option.dest in ("server_version",) and value:
-        _check_version(str(value), option.cli or option.plugin or option.dest)
+        _check_version(str(value), flag)
+    if option.dest == "concurrency" and value is not None and value < 1:
+        raise UsageError(f"{flag} {value} is not a count of requests; give 1 (sequential) or more")
+    if option.dest == "shard" and value:
+        from mmconform.report.shard import parse_shard
+
+        parse_shard(str(value), flag)
     if option.kind == FLAG:
         return bool(value)
     return value

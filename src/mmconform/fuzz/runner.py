@@ -13,6 +13,7 @@ import functools
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,14 +123,32 @@ class FuzzContext:
     seed: int = 0
     version: str | None = None  # the version the run judges the target by
     _excluded: dict[str, list[Any]] = field(default_factory=dict, repr=False)
-    _http: Any = field(default=None, repr=False)
-    # Where a failure's exchange is kept (mmconform.exchanges.ExchangeLog), and the last
-    # response the session received (the one a failing check judged).
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _sessions: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def _http(self) -> Any:
+        return getattr(self._local, "http", None)
+
+    @_http.setter
+    def _http(self, value: Any) -> None:
+        self._local.http = value
+
+    @property
+    def last_response(self) -> Any:
+        """The last response this thread's session received (the one a failing check judged)."""
+        return getattr(self._local, "last_response", None)
+
+    @last_response.setter
+    def last_response(self, value: Any) -> None:
+        self._local.last_response = value
+
+    # Where a failure's exchange is kept (mmconform.exchanges.ExchangeLog).
     exchanges: Any = None
-    last_response: Any = field(default=None, repr=False)
 
     def http(self) -> Any:
-        """One keep-alive session for every case of the process, as `st run` has.
+        """One keep-alive session for every case of the thread, as `st run` has (one per
+        thread: tests started ahead run side by side, and a session's cookies are its own).
 
         Without it schemathesis opens and closes a connection per request (~1 ms each, most of
         our per-request overhead). It is the session schemathesis would make (same-host
@@ -149,6 +168,7 @@ class FuzzContext:
             self._http.mount("http://", PushbackAdapter())
             self._http.mount("https://", PushbackAdapter())
             self._http.hooks["response"].append(self._remember)
+            self._sessions.append(self._http)
         return self._http
 
     def _remember(self, response: Any, *args: Any, **kwargs: Any) -> None:
@@ -173,9 +193,11 @@ class FuzzContext:
         return tuple(sorted({r for r in table.values() if r is not None}))
 
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        """Every thread's session (called once the process's fuzz tests are done)."""
+        for session in self._sessions:
+            session.close()
+        self._sessions.clear()
+        self._local = threading.local()
 
     def actor(self, name: str) -> Any:
         """The world's actor `name`, or None (not provisioned, or not provided by the target)."""

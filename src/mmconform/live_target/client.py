@@ -38,6 +38,10 @@ class Secrets:
         if value and len(value) >= 4:
             self._values.add(value)
 
+    def values(self) -> list[str]:
+        """Every secret, sorted: handed to the other processes of a run (shared_world.py)."""
+        return sorted(self._values)
+
     def redact(self, text: str) -> str:
         # Longest first so a secret containing another is replaced whole.
         for value in sorted(self._values, key=len, reverse=True):

@@ -26,7 +26,7 @@ _NAMED = re.compile(r"\[[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-[0-9]+\]")
 # a requirement (`mmconform run --requirement`, the selftest's per-fault runs) must select
 # every row of these operations too. tests/suite keeps this table equal to the messages.
 NAMED_BY_OPERATION: dict[str, tuple[str, ...]] = {
-    "GetFile": ("FILES-GET-001",),
+    "GetFile": ("FILES-GET-001", "FILES-GET-002"),
     "GetFileInfo": ("FILES-INFO-001",),
     "GetFileLink": ("FILES-LINK-004", "DEPLOY-LINK-001"),
     "GetFilePublic": ("FILES-PUBLIC-001",),

@@ -15,6 +15,7 @@ from typing import Any
 
 from mmconform.report.model import NOT_APPLICABLE, SCHEMA, canonical_json, is_partial
 from mmconform.report.provenance import clean_url
+from mmconform.report.shard import slice_blockers
 from mmconform.report.verdicts import (
     count_verdicts,
     derive_requirements,
@@ -69,6 +70,7 @@ def build_certificate(
     verdict, blockers = overall_verdict(
         requirements, results["tests"], partial=is_partial(results), strict=results.get("strict")
     )
+    blockers = blockers + slice_blockers(results)  # a slice is PARTIAL (report/shard.py)
     target = results.get("target") or {}
     certificate: dict[str, Any] = {
         "schema": SCHEMA,
@@ -101,5 +103,8 @@ def build_certificate(
         "blockers": blockers,
         "suite_errors": [e["nodeid"] for e in unattributed(results["tests"], requirements)],
     }
+    for key in ("shard", "merged"):  # a slice, or the slices a merged run was joined from
+        if key in results:
+            certificate[key] = results[key]
     certificate["digest"] = compute_digest(certificate)
     return certificate

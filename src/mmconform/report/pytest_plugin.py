@@ -438,6 +438,24 @@ class ResultsCollector:
         self.traffic = total
         return total.as_dict()
 
+    def _shard(self, seed: Any) -> dict[str, Any] | None:
+        """The slice's facts under `--mm-shard K/N` (report/shard.py), else None."""
+        text = self.config.getoption("mm_shard", default=None)
+        if not text:
+            return None
+        from mmconform.report.provenance import clean_url
+        from mmconform.report.shard import parse_shard, slice_facts
+
+        k, n = parse_shard(str(text), "--mm-shard")
+        target = {
+            "url": clean_url(main_option(self.config, "mm_url")),
+            "version": detected_version(self.config),
+        }
+        profile = self.config.getoption("mm_profile", default=None)
+        return slice_facts(
+            k, n, seed=int(seed) if seed is not None else None, profile=profile, target=target
+        )
+
     def write(self, run_dir: Path, interrupted: str | None = None) -> Path:
         seed = self.config.getoption("mm_seed", default=None)
         context = RunContext(
@@ -452,6 +470,7 @@ class ResultsCollector:
             selection=self.selection(),
             strict=self.strict_policy(),
             target_licence=getattr(self.config, "_mmconform_target_licence", None),
+            shard=self._shard(seed),
         )
         document = build_results(
             list(self.records.values()), self.metas(), context, self._scrubber()

@@ -13,6 +13,7 @@ from typing import Any
 from mmconform.report.model import SCHEMA, TEST_OUTCOMES
 from mmconform.report.provenance import clean_url, suite_info
 from mmconform.report.redact import Scrubber
+from mmconform.report.shard import SLICE_BLOCKER
 from mmconform.report.verdicts import (
     RequirementMeta,
     count_verdicts,
@@ -83,6 +84,8 @@ class RunContext:
     strict: Mapping[str, Any] | None = None
     # The target's licence as the probe found it: {"licensed": bool, "sku": str | None}.
     target_licence: Mapping[str, Any] | None = None
+    # `run --shard K/N`: the slice's facts (report/shard.py); None for a whole run.
+    shard: Mapping[str, Any] | None = None
 
 
 def build_results(
@@ -94,10 +97,16 @@ def build_results(
     """The whole results.json document, secrets scrubbed."""
     tests = [r.as_json() for r in sorted(records, key=lambda r: r.nodeid)]
     selection = dict(context.selection or {"partial": False})
+    if context.shard is not None:  # a slice (`run --shard K/N`) is a selected part of the suite
+        criteria = {k: v for k, v in dict(selection.get("criteria") or {}).items() if k != "pytest"}
+        criteria["shard"] = f"{context.shard['k']}/{context.shard['n']}"
+        selection.update(partial=True, criteria=criteria)
     partial = bool(selection.get("partial"))
     requirements = derive_requirements(metas, tests, context.target_version, partial=partial)
     strict = dict(context.strict) if context.strict else {"on": False}
     verdict, blockers = overall_verdict(requirements, tests, partial=partial, strict=strict)
+    if context.shard is not None:
+        blockers.append(SLICE_BLOCKER.format(k=context.shard["k"], n=context.shard["n"]))
     outcome_counts = {o: sum(t["outcome"] == o for t in tests) for o in TEST_OUTCOMES}
     document = {
         "schema": SCHEMA,
@@ -115,6 +124,7 @@ def build_results(
         "traffic": dict(context.traffic or {}),
         "selection": selection,
         "strict": strict,
+        **({"shard": dict(context.shard)} if context.shard is not None else {}),
         "tests": tests,
         "requirements": requirements,
         "summary": {

@@ -23,6 +23,7 @@ from mmconform.report.model import (
     read_json,
     require_verdict,
 )
+from mmconform.report.shard import merged_problems
 from mmconform.report.verdicts import overall_verdict
 
 # Run facts the certificate copies from results.json; they must agree.
@@ -117,6 +118,10 @@ def _check_verdicts(cert: dict[str, Any], results: dict[str, Any], out: Verifica
     if (cert.get("strict") or {"on": False}) != (strict or {"on": False}):
         out.mismatches.append("strict: certificate and results.json state different policies")
     overall, _ = overall_verdict(derived, results["tests"], partial=partial, strict=strict)
+    out.mismatches.extend(merged_problems(results))
+    for key in ("shard", "merged"):
+        if cert.get(key) != results.get(key):
+            out.mismatches.append(f"{key}: certificate and results.json disagree")
     if cert.get("verdict") != overall:
         out.mismatches.append(
             f"verdict: certificate says {cert.get('verdict')}, evidence gives {overall}"
