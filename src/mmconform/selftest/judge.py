@@ -137,7 +137,10 @@ def judge_fault(
     """Killed, or with `strict_attribution` overcharged when it also failed undeclared IDs
     (listed in `also_failed` either way)."""
     caught = tuple(r for r in fault.requirements if r in outcome.failed)
-    also = tuple(r for r in outcome.failed if r not in fault.requirements)
+    # What else failed, but for what the fault is declared to break as well (also_breaks).
+    also = tuple(
+        r for r in outcome.failed if r not in fault.requirements and r not in fault.also_breaks
+    )
     if outcome.error is not None:
         status = ERROR
     elif fault.known_gap:
