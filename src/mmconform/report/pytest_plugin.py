@@ -89,15 +89,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _hypothesis_home(config: pytest.Config) -> None:
-    """Hypothesis' own storage (example database, constants and unicode caches) goes to the run
-    folder instead of `.hypothesis/` in the user's working directory (an explicit
-    HYPOTHESIS_STORAGE_DIRECTORY wins). Without a run folder it stays Hypothesis' default."""
+    """Hypothesis' own storage goes to mmconform's cache folder instead of `.hypothesis/` in
+    the user's working directory (an explicit HYPOTHESIS_STORAGE_DIRECTORY wins). The suite
+    keeps no example database (fuzz settings have `database=None`: replay is by seed only), so
+    what is stored there is derived data only: the unicode character tables Hypothesis builds on
+    first use. Built in every fresh run folder they cost ~1-2 s per run (`mmconform selftest`
+    pays that per fault); in the cache, once. Without a run folder (plain pytest of our own
+    tests) Hypothesis keeps its default."""
     run_dir = config.getoption("mm_reports", default=None)
     if not run_dir or os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         return
     from hypothesis.configuration import set_hypothesis_home_dir
 
-    set_hypothesis_home_dir(Path(run_dir) / ".hypothesis")
+    set_hypothesis_home_dir(hypothesis_cache(Path(run_dir)))
+
+
+def hypothesis_cache(run_dir: Path) -> Path:
+    """`$XDG_CACHE_HOME/mmconform/hypothesis` (`~/.cache/...`), or the run folder's own when
+    that cannot be made."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    home = Path(base) / "mmconform" / "hypothesis"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return run_dir / ".hypothesis"
+    return home
 
 
 @pytest.hookimpl(tryfirst=True)
