@@ -35,7 +35,7 @@ from mmconform.fuzz.runner import (
     operation_label,
     prepare,
 )
-from mmconform.plugin import Check, Session, ahead_by_hook
+from mmconform.plugin import Check, Session, ahead_by_hook, fail_with_exchange
 from mmconform.report.pytest_plugin import REQUIREMENTS_PROPERTY
 
 FUZZ = FuzzContext(data=load_fuzz_data())
@@ -64,6 +64,21 @@ _LICENCE_GUARD = {
     ("DELETE /api/v4/license", True): ("LICENSE-REMOVE-001",),
     ("DELETE /api/v4/license", False): ("LICENSE-REMOVE-001",),
 }
+
+
+def mm_item_facts(item: pytest.Item) -> dict[str, object]:
+    """Selection facts (mmconform.selection): the identity the item fuzzes as, and every ID it
+    can charge: its marker's, each built-in check's (conformance/checks.yaml, charged through
+    the failure's title) and, for a licence operation, the licence requirements its guard names."""
+    label = str(getattr(item, "operation_label", ""))
+    callspec = getattr(item, "callspec", None)
+    refused = callspec.params.get("refused_actor") if callspec is not None else None
+    main = refused is None
+    actor = _IDENTITY_BY_LABEL.get(label, "uploader") if main else str(refused)
+    return {
+        "actor": actor,
+        "charges": (*FUZZ.attribution_ids(), *_LICENCE_GUARD.get((label, main), ())),
+    }
 
 
 def _run_option(config: pytest.Config, name: str) -> Any:
@@ -97,6 +112,7 @@ def _prepared(session: Session, config: pytest.Config) -> FuzzContext:
             profile = str(config.getoption("mm_profile", default="ci"))
             seed = int(_run_option(config, "mm_seed") or 0)
             prepare(FUZZ, session, profile, seed, (POSITIVE, NEGATIVE))
+            _RUN_DIR[:] = [session.run_dir]
             _PREPARED.append(True)
     return FUZZ
 
@@ -192,6 +208,10 @@ def _licence_guard(
         pytest.skip(skip)
 
 
+# The run folder of this process's session (for the failure's exchange attachment).
+_RUN_DIR: list[Any] = [None]
+
+
 class _Guard(threading.local):
     """The licence section of the item running in this thread (pytest's: licence items never
     start ahead, so threads running items ahead see none)."""
@@ -251,7 +271,7 @@ def _send(fuzz: FuzzContext, case: Any, **kwargs: Any) -> Any:
         failure = f"{exc}\n{fuzz.replay_hint()}"
     finally:
         _after_case()
-    pytest.fail(failure, pytrace=False)
+    fail_with_exchange(_RUN_DIR[0], failure)
 
 
 @ahead_by_hook(_fuzz_check)
@@ -284,13 +304,15 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
     uploads.after(as_refused, key, response)
     _after_case()
     if 200 <= response.status_code < 300:  # before the other checks: this is the point
-        pytest.fail(
+        as_refused.last_response = response
+        fail_with_exchange(
+            _RUN_DIR[0],
             as_refused.report(
                 f"[CONTRACT-REFUSED-001] {as_refused.identity.name} got {response.status_code} "
                 f"from {case.method} {case.formatted_path}; it must be refused\n"
                 f"Reproduce with: {case.as_curl_command()}\n{as_refused.replay_hint()}"
-            ),
-            pytrace=False,
+            )
+            + as_refused.kept_exchange(),
         )
     try:
         as_refused.validate(
@@ -299,4 +321,4 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
         return
     except FuzzFailure as exc:
         failure = str(exc)
-    pytest.fail(f"{failure}\n{as_refused.replay_hint()}", pytrace=False)
+    fail_with_exchange(_RUN_DIR[0], f"{failure}\n{as_refused.replay_hint()}")

@@ -12,7 +12,7 @@ import pytest
 from mmconform.fuzz.profiles import load_fuzz_data
 from mmconform.fuzz.runner import FuzzContext, FuzzFailure, build_schema, prepare
 from mmconform.fuzz.stateful import build_machine, run_scenarios
-from mmconform.plugin import Session
+from mmconform.plugin import Session, fail_with_exchange
 
 FUZZ = FuzzContext(data=load_fuzz_data())
 # Positive only: a scenario is about what a correct client does with what it gets back.
@@ -48,7 +48,13 @@ def test_fuzz_stateful(mm_session: Session, request: pytest.FixtureRequest) -> N
         return
     except FuzzFailure as exc:
         failure = str(exc)  # failed outside the except, so the report shows it once
-    pytest.fail(f"{failure}\n{FUZZ.replay_hint()}", pytrace=False)
+    fail_with_exchange(mm_session.run_dir, f"{failure}\n{FUZZ.replay_hint()}")
+
+
+def mm_item_facts(item: pytest.Item) -> dict[str, object]:
+    """Selection facts (mmconform.selection): the scenarios run as the uploader and can charge
+    what the built-in checks name (conformance/checks.yaml) besides the marker's IDs."""
+    return {"actor": "uploader", "charges": FUZZ.attribution_ids()}
 
 
 def _run_seed(config: pytest.Config) -> int:

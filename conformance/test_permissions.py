@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from mmconform.live_target.overlap import batch_key, must_run_alone
+from mmconform.live_target.verdict import NAMED_BY_OPERATION
 from mmconform.matrix import Row, load_matrix
 from mmconform.plugin import Check, Session, ahead, overlapped, run_checked, upcoming
 
@@ -75,3 +76,11 @@ def _batched(session: Session, item: pytest.Item, row: Row) -> Check | None:
 def test_permission(row: Row, mm_session: Session, request: pytest.FixtureRequest) -> None:
     check = _batched(mm_session, request.node, row) or overlapped(mm_session, request.node)
     run_checked(mm_session, check)
+
+
+def mm_item_facts(item: pytest.Item) -> dict[str, object]:
+    """Selection facts (mmconform.selection): the row's operation and actor, and every ID the
+    row's checks can charge (its own, and those its operation's body checks name)."""
+    row: Row = item.callspec.params["row"]  # type: ignore[attr-defined]
+    charges = (*row.checked_requirements, *NAMED_BY_OPERATION.get(row.operation, ()))
+    return {"operation": row.operation, "actor": row.actor, "charges": charges}

@@ -16,7 +16,6 @@ options, so `mmconform run` never puts them on a command line.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 from collections.abc import Callable, Generator, Iterator
@@ -33,14 +32,6 @@ if TYPE_CHECKING:
     from mmconform.live_target.rows import RowRunner
     from mmconform.live_target.world import World
 
-PROFILES = ("quick", "ci", "full", "certify")
-_ENV = {
-    "mm_url": "MMCONFORM_URL",
-    "mm_token": "MMCONFORM_TOKEN",
-    "mm_login": "MMCONFORM_LOGIN",
-    "mm_password": "MMCONFORM_PASSWORD",
-    "mm_concurrency": "MMCONFORM_CONCURRENCY",
-}
 _BASELINE = {"FileSettings.EnablePublicLink": True, "FileSettings.EnableFileAttachments": True}
 _STASH_PROBE = pytest.StashKey[Any]()
 _STASH_WORLD = pytest.StashKey[tuple[bytes | None, str | None]]()
@@ -74,119 +65,15 @@ _skip_rewriting_libraries()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("mmconform", "mmconform conformance target")
-    add = group.addoption
-    add(
-        "--mm-url",
-        dest="mm_url",
-        default=None,
-        metavar="URL",
-        help="Mattermost server root to test (env MMCONFORM_URL)",
-    )
-    add(
-        "--mm-token",
-        dest="mm_token",
-        default=None,
-        metavar="TOKEN",
-        help="system admin token; prefer env MMCONFORM_TOKEN, argv is visible in ps",
-    )
-    add(
-        "--mm-login",
-        dest="mm_login",
-        default=None,
-        metavar="LOGIN",
-        help="system admin login (env MMCONFORM_LOGIN)",
-    )
-    add(
-        "--mm-password",
-        dest="mm_password",
-        default=None,
-        metavar="PASSWORD",
-        help="system admin password; prefer env MMCONFORM_PASSWORD",
-    )
-    add(
-        "--mm-profile",
-        dest="mm_profile",
-        default="ci",
-        choices=PROFILES,
-        help="how thorough the run is (default: ci)",
-    )
-    add(
-        "--mm-seed",
-        dest="mm_seed",
-        default=None,
-        type=int,
-        metavar="N",
-        help="seed for names, file contents and generated ids (default: random, printed)",
-    )
-    add(
-        "--mm-reports",
-        dest="mm_reports",
-        default=None,
-        metavar="DIR",
-        help="the run folder (ledger, results); default: reports/<run-id>",
-    )
-    add(
-        "--mm-server-version",
-        dest="mm_server_version",
-        default=None,
-        metavar="X.Y.Z",
-        help="judge the target by this version instead of its X-Version-Id",
-    )
-    add(
-        "--mm-allow-config-changes",
-        dest="mm_allow_config_changes",
-        action="store_true",
-        help="allow temporary config changes (restored afterwards)",
-    )
-    add(
-        "--mm-allow-license-changes",
-        dest="mm_allow_license_changes",
-        action="store_true",
-        help="allow licence uploads and removal; needs --mm-license-file to restore",
-    )
-    add(
-        "--mm-license-file",
-        dest="mm_license_file",
-        default=None,
-        metavar="FILE",
-        help="the licence to (re)install after licence rows",
-    )
-    add(
-        "--mm-signing-key",
-        dest="mm_signing_key",
-        default=None,
-        metavar="PEM",
-        help="licence signing key the target trusts (embedded server), for minted licences",
-    )
-    add(
-        "--mm-concurrency",
-        dest="mm_concurrency",
-        default=None,
-        metavar="N",
-        help="requests in flight at once per process; 1 = strictly sequential "
-        "(env MMCONFORM_CONCURRENCY; default 8)",
-    )
-    add(
-        "--mm-shard",
-        dest="mm_shard",
-        default=None,
-        metavar="K/N",
-        help="run slice K of N of the suite (same seed: same ids); join with `mmconform merge`",
-    )
-    add(
-        "--mm-disposable",
-        dest="mm_disposable",
-        action="store_true",
-        help="the target is thrown away after the run: irreversible changes are allowed",
-    )
+    """Every --mm-* option, from the one table `mmconform run` uses too (mmconform.options)."""
+    from mmconform.options import add_to_pytest
+
+    add_to_pytest(parser.getgroup("mmconform", "mmconform conformance target").addoption)
 
 
 def option(config: pytest.Config, dest: str) -> Any:
-    value = config.getoption(dest, default=None)
-    if value is None and dest in _ENV:
-        value = os.environ.get(_ENV[dest]) or None
-    return value
+    """An option's value; its environment twin and default were applied at configure."""
+    return config.getoption(dest, default=None)
 
 
 def is_active(config: pytest.Config) -> bool:
@@ -201,10 +88,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "requirement(*ids): requirement IDs from conformance/requirements.yaml"
     )
+    from mmconform.errors import UsageError
+    from mmconform.options import resolve_pytest
+    from mmconform.traffic import IN_FLIGHT
+
+    try:
+        resolve_pytest(config.option)  # environment twins, defaults, checks (one table)
+    except UsageError as exc:
+        raise pytest.UsageError(str(exc)) from None
     if not is_active(config):
         return
-    from mmconform.errors import UsageError
-    from mmconform.traffic import IN_FLIGHT
 
     try:
         IN_FLIGHT.set_limit(concurrency(config))
@@ -215,12 +108,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def concurrency(config: pytest.Config) -> int:
-    """--mm-concurrency (or MMCONFORM_CONCURRENCY): requests in flight per process."""
+    """--mm-concurrency (or MMCONFORM_CONCURRENCY, resolved and checked by the option table):
+    requests in flight per process."""
     from mmconform.live_target.overlap import parse_concurrency
 
-    given = config.getoption("mm_concurrency", None)
-    where = "--mm-concurrency" if given else _ENV["mm_concurrency"]
-    return parse_concurrency(option(config, "mm_concurrency"), where)
+    return parse_concurrency(option(config, "mm_concurrency"), "--mm-concurrency")
 
 
 def _probe(config: pytest.Config) -> Any:
@@ -245,6 +137,8 @@ def _prepare_controller(config: pytest.Config) -> None:
     result = _probe(config)
     _check_licence_options(config, result)
     config.stash[_STASH_PROBE] = result
+    # The licence as found (results.json target.licence): an Entry SKU is not "unlicensed".
+    setattr(config, TARGET_LICENCE_ATTR, dict(result.licence))
     # From here on the option is the version the run is judged by, for every plugin that asks.
     if not config.option.mm_server_version:
         config.option.mm_server_version = result.version
@@ -352,8 +246,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep only this slice's items under --mm-shard; reject unknown requirement IDs; with
-    --concurrency above 1, run what must run alone last."""
+    """Keep only this slice's items under --mm-shard; with --concurrency above 1, run what
+    must run alone last; reject requirement IDs the registry does not know, naming the test;
+    then keep only the tests the selection options ask for (mmconform.selection)."""
     _select_shard(config, items)
     _alone_last(config, items)
     marked = [(item, m) for item in items for m in item.iter_markers("requirement")]
@@ -366,8 +261,114 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         registry = load_registry()
         for item, mark in marked:
             registry.check_ids([str(a) for a in mark.args], f"test {item.nodeid}")
+        _select(config, items, registry)
     except UsageError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+# config attribute the results plugin reads: the probe's licence facts (licensed, sku).
+TARGET_LICENCE_ATTR = "_mmconform_target_licence"
+# config attribute the results plugin reads: {"criteria": {...}, "deselected": N}.
+SELECTION_ATTR = "_mmconform_selection"
+
+
+def criteria_of(config: pytest.Config) -> Any:
+    """The selection the options (or their environment twins) ask for."""
+    from mmconform.errors import UsageError
+    from mmconform.selection import Criteria, split_values
+
+    def values(dest: str) -> tuple[str, ...]:
+        return split_values(config.getoption(dest, default=None))
+
+    nodeids: tuple[str, ...] = ()
+    tests_file = config.getoption("mm_tests", default=None)
+    if tests_file:
+        try:
+            text = Path(tests_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--mm-tests {tests_file}: cannot read ({exc.strerror})") from None
+        nodeids = tuple(line.strip() for line in text.splitlines() if line.strip())
+        if not nodeids:
+            raise UsageError(f"--mm-tests {tests_file}: lists no test; nothing would run")
+    return Criteria(
+        requirements=values("mm_requirement"),
+        operations=values("mm_operation"),
+        actors=values("mm_actor"),
+        nodeids=nodeids,
+    )
+
+
+def _select(config: pytest.Config, items: list[pytest.Item], registry: Any) -> None:
+    from mmconform.selection import check_criteria
+
+    criteria = criteria_of(config)
+    facts = [item_facts(item) for item in items]
+    if config.getoption("mm_list", default=None):
+        config.stash[_STASH_FACTS] = dict(zip([f.nodeid for f in facts], facts, strict=True))
+    setattr(config, SELECTION_ATTR, {"criteria": criteria.as_json(), "deselected": 0})
+    if criteria.empty:
+        return
+    check_criteria(criteria, registry.requirements)
+    keep = [criteria.matches(f) for f in facts]
+    dropped = [item for item, k in zip(items, keep, strict=True) if not k]
+    if dropped:
+        items[:] = [item for item, k in zip(items, keep, strict=True) if k]
+        config.hook.pytest_deselected(items=dropped)
+    getattr(config, SELECTION_ATTR)["deselected"] = len(dropped)
+
+
+_STASH_FACTS = pytest.StashKey[dict[str, Any]]()
+
+
+def item_facts(item: pytest.Item) -> Any:
+    """A test's `mmconform.selection.TestFacts`: its marker IDs, plus what its module's
+    `mm_item_facts(item)` adds (operation, actor, the IDs its checks can charge)."""
+    from mmconform.report.pytest_plugin import operation_of
+    from mmconform.selection import TestFacts
+
+    carries = tuple(
+        dict.fromkeys(str(i) for m in item.iter_markers("requirement") for i in _flat(m.args))
+    )
+    hook = getattr(getattr(item, "module", None), "mm_item_facts", None)
+    extra: dict[str, Any] = hook(item) if callable(hook) else {}
+    return TestFacts(
+        nodeid=item.nodeid,
+        operation=extra.get("operation") or operation_of(item),
+        actor=extra.get("actor"),
+        carries=carries,
+        charges=frozenset(carries) | frozenset(str(i) for i in extra.get("charges", ())),
+    )
+
+
+def _flat(args: tuple[Any, ...]) -> list[Any]:
+    return [i for a in args for i in (a if isinstance(a, list | tuple) else [a])]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """--mm-list FILE: what would run, with the N/A the version and the flags predict."""
+    config = session.config
+    path = config.getoption("mm_list", default=None)
+    if not path or is_worker(config):
+        return
+    from mmconform.listing import listing_document
+    from mmconform.report.model import write_json
+
+    facts = config.stash.get(_STASH_FACTS, {})
+    rows = {
+        item.nodeid: getattr(item, "callspec").params.get("row")  # noqa: B009 - not on Item
+        for item in session.items
+        if getattr(item, "callspec", None) is not None
+    }
+    document = listing_document(
+        [facts[i.nodeid] for i in session.items if i.nodeid in facts],
+        rows,
+        version=option(config, "mm_server_version"),
+        licence_changes=bool(option(config, "mm_allow_license_changes")),
+        signing_key=bool(option(config, "mm_signing_key")),
+        selection=getattr(config, SELECTION_ATTR, None),
+        config_changes=bool(option(config, "mm_allow_config_changes")),
+    )
+    write_json(Path(path), document)
 
 
 def _alone_last(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -425,6 +426,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _sweep(config, result)
     finally:
         logout(result)  # the controller's own admin session, last of all
+        _merge_exchanges(Path(config.option.mm_reports))
+
+
+def _merge_exchanges(run_dir: Path) -> None:
+    """Every process's failing exchanges into the run's one exchanges.har."""
+    from mmconform import __version__
+    from mmconform.exchanges import merge
+
+    try:
+        merge(run_dir, __version__)
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"mmconform: could not write exchanges.har ({exc})\n")
 
 
 def _sessions_line(result: Any) -> str:
@@ -550,7 +563,10 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     worker = getattr(config, "workerinput", {}).get("workerid", "main")
     # This process's own writes (uploads by rows and behaviour tests) go under its own owner.
     prefix = make_prefix(seed, f"{run_dir.name}:{worker}")
+    from mmconform.exchanges import ExchangeLog
+
     target = Target(result.url)
+    target.exchanges = ExchangeLog(run_dir, prefix)
     target.secrets.add(option(config, "mm_password"))
     target.secrets.add(option(config, "mm_token"))
     ledger = Ledger(run_dir / "ledger.jsonl", prefix)
@@ -628,10 +644,24 @@ def run_checked(session: Session, action: Any) -> None:
     if skip is not None:
         pytest.skip(skip)
     if failure is not None:
-        pytest.fail(failure, pytrace=False)
+        fail_with_exchange(session.run_dir, failure)
     if died is not None:
         _record_target_failure(session.run_dir, died)
         pytest.exit(f"mmconform: target failed: {died}", returncode=3)
+
+
+def fail_with_exchange(run_dir: Path | None, failure: str) -> None:
+    """Fail the test with `failure`; when allure records, its exchange is attached first."""
+    if (
+        run_dir is not None and "allure" in sys.modules
+    ):  # allure-pytest is loaded: it may be recording this test
+        try:
+            from mmconform.report.allure_dynamic import attach_exchange
+
+            attach_exchange(run_dir, failure)
+        except Exception:  # an attachment must never replace the failure
+            pass
+    pytest.fail(failure, pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)

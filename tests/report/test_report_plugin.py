@@ -130,7 +130,11 @@ def test_run_metadata(pytester: pytest.Pytester) -> None:
         "1234",
     )
     assert data["schema"] == 1
-    assert data["target"] == {"url": "http://127.0.0.1:8065/", "version": "10.11.0"}
+    assert data["target"] == {
+        "url": "http://127.0.0.1:8065/",
+        "version": "10.11.0",
+        "licence": None,
+    }
     assert (data["profile"], data["seed"]) == ("ci", 1234)
     assert data["suite"]["version"] and data["suite"]["git_revision"]
     assert data["started_at"].endswith("Z") and data["finished_at"].endswith("Z")

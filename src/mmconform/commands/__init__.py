@@ -9,6 +9,7 @@ from mmconform.commands import (
     cleanup,
     diff,
     license,
+    list_tests,
     merge,
     report,
     run,
@@ -20,6 +21,7 @@ from mmconform.commands import (
 
 COMMAND_MODULES: list[ModuleType] = [
     run,
+    list_tests,
     serve,
     spec,
     license,

@@ -72,11 +72,13 @@ def check_headers(world: World, case: HeaderCase) -> None:
         problems.append("body differs from the uploaded bytes")
     if problems:
         url = str(response.request.url)
+        kept = world.target.keep_exchange(response)  # the exchange, for after the cleanup
         raise ConformanceFailure(
             world.target.redact(
                 f"headers[{case.id}] [FILES-GET-002]: "
                 + "; ".join(problems)
                 + f"\n  actor:    uploader\n  request:  GET {url}\nReproduce with:\n  "
                 + curl_line("GET", url, uploader)
+                + (f"\n{kept}" if kept else "")
             )
         )

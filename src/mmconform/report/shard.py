@@ -146,8 +146,13 @@ def merge_slices(runs: Iterable[Path]) -> dict[str, Any]:
     version = (first.get("target") or {}).get("version")
     from mmconform.report.verdicts import metas_from_results
 
-    requirements = derive_requirements(metas_from_results(first["requirements"]), tests, version)
-    verdict, blockers = overall_verdict(requirements, tests)
+    selection = _merged_selection(first.get("selection") or {}, len(tests))
+    partial = bool(selection["partial"])
+    strict = first.get("strict") or {"on": False}
+    requirements = derive_requirements(
+        metas_from_results(first["requirements"]), tests, version, partial=partial
+    )
+    verdict, blockers = overall_verdict(requirements, tests, partial=partial, strict=strict)
     from mmconform.report.model import TEST_OUTCOMES
 
     traffic: dict[str, Any] = {}
@@ -165,6 +170,7 @@ def merge_slices(runs: Iterable[Path]) -> dict[str, Any]:
             "traffic": traffic,
             "tests": tests,
             "requirements": requirements,
+            "selection": selection,
             "merged": [
                 {"k": r["shard"]["k"], "n": r["shard"]["n"], "started_at": r["started_at"]}
                 for _run, r in sorted(slices, key=lambda s: int(s[1]["shard"]["k"]))
@@ -179,3 +185,17 @@ def merge_slices(runs: Iterable[Path]) -> dict[str, Any]:
         }
     )
     return merged
+
+
+def _merged_selection(first: Mapping[str, Any], selected: int) -> dict[str, Any]:
+    """The whole run's selection from a slice's: every slice collects the same tests, so the
+    joined run is PARTIAL only when the slices together ran fewer (a selection beside the
+    shard: --requirement, -k)."""
+    collected = int(first.get("collected") or selected)
+    criteria = {
+        k: v for k, v in (first.get("criteria") or {}).items() if k not in ("pytest", "shard")
+    }
+    partial = selected < collected
+    if partial and not criteria:
+        criteria["pytest"] = f"{collected - selected} test(s) deselected by pytest options"
+    return {"partial": partial, "collected": collected, "selected": selected, "criteria": criteria}
