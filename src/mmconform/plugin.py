@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import sys
+import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -651,7 +652,18 @@ def run_checked(session: Session, action: Any) -> None:
 
 
 def fail_with_exchange(run_dir: Path | None, failure: str) -> None:
-    """Fail the test with `failure`; when allure records, its exchange is attached first."""
+    """Fail the test with `failure`; when allure records, its exchange is attached first.
+
+    Only in pytest's own thread: allure attaches to the test running in the thread it is
+    called from, and a pool thread (a check started ahead) would borrow whatever test pytest's
+    thread is running. A failure from a check started ahead is attached when its item collects
+    it (`_attaching`)."""
+    if threading.current_thread() is threading.main_thread():
+        _attach_exchange(run_dir, failure)
+    pytest.fail(failure, pytrace=False)
+
+
+def _attach_exchange(run_dir: Path | None, failure: str) -> None:
     if (
         run_dir is not None and "allure" in sys.modules
     ):  # allure-pytest is loaded: it may be recording this test
@@ -661,7 +673,20 @@ def fail_with_exchange(run_dir: Path | None, failure: str) -> None:
             attach_exchange(run_dir, failure)
         except Exception:  # an attachment must never replace the failure
             pass
-    pytest.fail(failure, pytrace=False)
+
+
+def _attaching(session: Session, check: Check) -> Check:
+    """A started check's outcome as its item collects it: a failure's exchange is attached
+    here, in pytest's thread, to the right test (see `fail_with_exchange`)."""
+
+    def collect() -> None:
+        try:
+            check()
+        except pytest.fail.Exception as exc:
+            _attach_exchange(session.run_dir, str(exc.msg))
+            raise
+
+    return collect
 
 
 @pytest.hookimpl(wrapper=True)
@@ -727,7 +752,9 @@ def overlapped(session: Session, item: pytest.Item) -> Check:
     built = _built(session, item)
     if built is None:
         raise TypeError(f"{item.nodeid} is not marked with plugin.ahead")
-    return session.overlap.outcome(item.nodeid, built[0])
+    started = session.overlap.started(item.nodeid)
+    check = session.overlap.outcome(item.nodeid, built[0])
+    return _attaching(session, check) if started else check
 
 
 def upcoming(item: pytest.Item) -> list[pytest.Item]:
@@ -794,7 +821,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     built = _built(session, pyfuncitem)
     if built is None:
         return None
-    session.overlap.outcome(pyfuncitem.nodeid, built[0])()
+    _attaching(session, session.overlap.outcome(pyfuncitem.nodeid, built[0]))()
     return True
 
 
