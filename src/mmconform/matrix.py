@@ -87,6 +87,12 @@ _CHANNEL_FREE = frozenset(
         "stray_bytes",
         "extra_users_only",
         "bad_record_id",
+        # genuine licences altered (issue 12; mmconform.live_target.tamper)
+        "altered_payload",
+        "altered_signature",
+        "foreign_key",
+        "truncated",
+        "unpadded",
     }
 )
 ERROR_SHAPE = "ERR-SHAPE-001"
@@ -146,6 +152,11 @@ SHAPES: dict[str, Shape] = {
             "stray_bytes",
             "extra_users_only",
             "bad_record_id",
+            "altered_payload",
+            "altered_signature",
+            "foreign_key",
+            "truncated",
+            "unpadded",
         )
     ),
     "RemoveLicenseFile": Shape(("installed", "not_installed")),

@@ -23,6 +23,8 @@ from mmconform.live_target.client import API, Actor
 from mmconform.live_target.gate import Gate, NotApplicable
 from mmconform.live_target.media import png
 from mmconform.live_target.settings import SANITISED, apply_settings, restore_settings
+from mmconform.live_target.tamper import STATES as TAMPERED
+from mmconform.live_target.tamper import CannotTamper, tampered
 from mmconform.live_target.verdict import ConformanceFailure, Verdict
 from mmconform.live_target.world import StoredFile, World
 from mmconform.matrix import RESTRICTABLE, Row
@@ -173,6 +175,7 @@ class RowRunner:
             "stray_bytes",
             "extra_users_only",
             "bad_record_id",
+            *TAMPERED,
         )
         # A request expected to be refused must leave the licence as it was (gate.licence_change),
         # except where the real server itself drops it (the row says `leaves_unlicensed`).
@@ -402,6 +405,12 @@ class RowRunner:
             )
         return self.minter(users, expires_at_ms, is_trial, overrides)
 
+    def genuine_licence(self) -> bytes:
+        """The licence the target accepts: the user's --license-file (the embedded run's own)."""
+        if self.gate.perms.license_bytes is None:
+            raise NotApplicable("needs --allow-license-changes and --license-file")
+        return self.gate.perms.license_bytes
+
     def build_licence(self, row: Row) -> Request:
         now = int(time.time() * 1000)
         field_name = "license"
@@ -418,8 +427,13 @@ class RowRunner:
                 users=10_000, expires_at_ms=now + 29 * _DAY_MS + 8 * 3_600_000, is_trial=True
             )
         elif row.state == "stray_bytes":  # base64.StdEncoding skips only CR and LF (D23)
-            good = self.mint(users=10_000, expires_at_ms=now + 30 * _DAY_MS)
+            good = self.genuine_licence()
             data = good[: len(good) // 2] + b" * " + good[len(good) // 2 :]
+        elif row.state in TAMPERED:  # the genuine licence with one thing broken (issue 12)
+            try:
+                data = tampered(row.state, self.genuine_licence())
+            except CannotTamper as exc:
+                raise NotApplicable(str(exc)) from None
         elif row.state == "extra_users_only":  # the seat check reads features.users only (D25)
             data = self.mint(
                 users=1, expires_at_ms=now + 30 * _DAY_MS, overrides={"extra_users": 1_000_000}
@@ -429,9 +443,7 @@ class RowRunner:
                 users=10_000, expires_at_ms=now + 30 * _DAY_MS, overrides={"id": "not-an-id"}
             )
         else:
-            if self.gate.perms.license_bytes is None:
-                raise NotApplicable("needs --allow-license-changes and --license-file")
-            data = self.gate.perms.license_bytes
+            data = self.genuine_licence()
         return Request(
             "POST",
             f"{API}/license",

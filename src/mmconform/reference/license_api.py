@@ -150,8 +150,14 @@ async def add_license(ctx: Ctx) -> Response:
     state = ctx.state
     if state.fault("license-base64-lenient"):
         data = bytes(c for c in data if c in licensing.B64_ALPHABET)
+    if state.fault("license-base64-unpadded"):
+        # A fork decoding like base64.RawStdEncoding when the padding is missing.
+        bare = data.strip()
+        data = bare + b"=" * (-len(bare.replace(b"\r", b"").replace(b"\n", b"")) % 4)
     try:
-        raw = licensing.decode_signed(data, state.public_key_pem)
+        raw = licensing.decode_signed(
+            data, state.public_key_pem, verify=not state.fault("license-signature-unchecked")
+        )
     except licensing.LicenseInvalid as exc:
         if state.fault("license-invalid-accepted"):
             # Answers as if installed, but keeps the real state (the server stays usable).
