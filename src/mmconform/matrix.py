@@ -110,7 +110,18 @@ SHAPES: dict[str, Shape] = {
     "GetFileInfo": Shape(_FILE_STATES),
     "GetFileLink": Shape(_FILE_STATES),
     "GetFilePublic": Shape(
-        ("attached", "post_deleted", "missing", "junk"), ("head", "no_hash", "bad_hash")
+        ("attached", "post_deleted", "missing", "junk"),
+        (
+            "head",
+            "no_hash",
+            "bad_hash",
+            # issue 12: hashes that are almost right, and HEAD with the checks GET has
+            "other_file_hash",
+            "truncated_hash",
+            "case_changed_hash",
+            "head_bad_hash",
+            "head_no_hash",
+        ),
     ),
     "GetFileInfosForPost": Shape(
         ("with_files", "no_files", "post_deleted", "missing", "junk"), ("include_deleted", "etag")

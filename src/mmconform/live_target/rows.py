@@ -31,6 +31,7 @@ from mmconform.matrix import RESTRICTABLE, Row
 
 JUNK_ID = "junk"
 BOGUS_HASH = "A" * 43
+NEAR_HASHES = ("other_file_hash", "truncated_hash", "case_changed_hash")
 _DAY_MS = 86_400_000
 NEEDS_RESTRICTED = (
     "needs a target started with ExperimentalSettings.RestrictSystemAdmin=true (config file only)"
@@ -238,12 +239,37 @@ class RowRunner:
 
     def build_public(self, row: Row) -> Request:
         fid, stored = self.file_id(row)
-        method = "HEAD" if row.variant == "head" else "GET"
+        variant = row.variant or ""
+        method = "HEAD" if variant.startswith("head") else "GET"
         digest = BOGUS_HASH
-        if row.state == "attached" and row.config == "default" and row.variant != "bad_hash":
-            digest = self.public_link(fid)
-        params = {} if row.variant == "no_hash" else {"h": digest}
+        if (
+            row.state == "attached"
+            and row.config == "default"
+            and variant not in ("bad_hash", "head_bad_hash")
+        ):
+            digest = self.near_hash(row, fid) if variant in NEAR_HASHES else self.public_link(fid)
+        params = {} if variant in ("no_hash", "head_no_hash") else {"h": digest}
         return Request(method, f"/files/{fid}/public", {"params": params}, api=False, file=stored)
+
+    def near_hash(self, row: Row, file_id: str) -> str:
+        """A hash a byte-exact compare of this file's hash refuses, but a sloppy one may not:
+        another attached file's genuine hash, this one's without its last character, or with
+        its letters' case swapped (`getPublicFile`: subtle.ConstantTimeCompare)."""
+        if row.variant == "other_file_hash":
+            others = [
+                f.id
+                for (channel, state), f in sorted(self.world.files.items())
+                if state == "attached" and channel != row.channel
+            ]
+            if not others:
+                raise NotApplicable("needs a second attached file in another channel")
+            return self.public_link(others[0])
+        digest = self.public_link(file_id)
+        near = digest[:-1] if row.variant == "truncated_hash" else digest.swapcase()
+        if near == digest:
+            raise NotApplicable("the file's hash has no letters whose case could change")
+        self.world.target.secrets.add(near)  # as much a secret as the hash it comes from
+        return near
 
     def build_post_infos(self, row: Row) -> Request:
         if row.state == "missing":

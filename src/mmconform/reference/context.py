@@ -87,6 +87,8 @@ class State:
     # utils.GetSubpathFromConfig at start (deployment.py); "/" when SiteURL has no path.
     subpath: str = "/"
     session_cache: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # Only the seeded fault public-hash-any-file keeps these: every public-link hash handed out.
+    issued_link_hashes: set[str] = field(default_factory=set)
     _signing_key: ec.EllipticCurvePrivateKey | None = None
 
     def version_header(self) -> str:

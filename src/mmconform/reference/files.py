@@ -386,22 +386,45 @@ async def get_file_link(ctx: Ctx) -> Response:
     unattached = not info["post_id"] and info["creator_id"] != BOOKMARK_OWNER
     if unattached and not ctx.state.fault("link-for-unattached-file"):
         raise AppError("api.file.get_public_link.no_post.app_error", 400)
-    link = f"{ctx.site_url()}/files/{file_id}/public?h={public_link_hash(file_id, _salt(ctx))}"
+    digest = public_link_hash(file_id, _salt(ctx))
+    if ctx.state.fault("public-hash-any-file"):
+        ctx.state.issued_link_hashes.add(digest)
+    link = f"{ctx.site_url()}/files/{file_id}/public?h={digest}"
     if ctx.state.fault("link-wrong-shape"):
         return json_response({"url": link})
     return json_response({"link": link})
 
 
+def _hash_matches(ctx: Ctx, file_id: str, given: str) -> bool:
+    """`subtle.ConstantTimeCompare(h, GeneratePublicLinkHash(id, salt))`, or a fault's sloppy
+    compare (issue 12): case-folded, prefix, or any hash this server has issued."""
+    expected = public_link_hash(file_id, _salt(ctx))
+    if not given:
+        return False
+    if ctx.state.fault("public-hash-case-insensitive"):
+        return given.lower() == expected.lower()
+    if ctx.state.fault("public-hash-prefix"):
+        return expected.startswith(given)
+    if ctx.state.fault("public-hash-any-file") and given in ctx.state.issued_link_hashes:
+        return True
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 async def get_public_file(ctx: Ctx) -> Response:
     file_id = ctx.path_id("file_id")
-    if not ctx.state.fault("public-served-while-disabled"):
+    head = ctx.request.method == "HEAD"
+    disabled_ignored = ctx.state.fault("public-served-while-disabled") or (
+        head and ctx.state.fault("public-head-served-while-disabled")
+    )
+    if not disabled_ignored:
         _public_links_on(ctx)
     info = get_live_file(ctx, file_id, "public-deleted-file-served")
     given = ctx.request.query_params.get("h", "")
-    valid = bool(given) and hmac.compare_digest(
-        given.encode(), public_link_hash(file_id, _salt(ctx)).encode()
+    valid = _hash_matches(ctx, file_id, given)
+    unchecked = ctx.state.fault("public-hash-not-checked") or (
+        head and ctx.state.fault("public-head-hash-unchecked")
     )
-    if not valid and not ctx.state.fault("public-hash-not-checked"):
+    if not valid and not unchecked:
         err = AppError("api.file.get_file.public_invalid.app_error", 400)
         err.prerendered = True  # getPublicFile renders the page, then handleContextError again
         raise err
