@@ -124,7 +124,8 @@ SHAPES: dict[str, Shape] = {
         ),
     ),
     "GetFileInfosForPost": Shape(
-        ("with_files", "no_files", "post_deleted", "missing", "junk"), ("include_deleted", "etag")
+        ("with_files", "no_files", "post_deleted", "missing", "junk"),
+        ("include_deleted", "etag", "stale_etag", "reader_etag"),
     ),
     "UploadFile": Shape(
         (

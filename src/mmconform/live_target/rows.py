@@ -213,7 +213,10 @@ class RowRunner:
         return stored.id, stored
 
     def public_link(self, file_id: str) -> str:
-        body = self.world.target.api("GET", f"/files/{file_id}/link", self.world.admin)
+        """The file's link hash as the uploader gets it: a member of every world channel, so
+        public-route rows do not lean on the system admin's bypass (FILES-READ-007)."""
+        uploader = self.world.actors["uploader"]
+        body = self.world.target.api("GET", f"/files/{file_id}/link", uploader)
         link = str(body["link"])
         query = parse_qs(urlsplit(link).query)
         digest = query.get("h", [""])[0]
@@ -499,6 +502,8 @@ class RowRunner:
                 upload_key = self.world.ledger.intent(
                     "file", request.sent_name or "?", parent=self.world.keys.get(row.channel)
                 )
+            if row.variant in ("stale_etag", "reader_etag"):
+                request.kwargs["headers"] = {"If-None-Match": self.post_etag(row, request)}
             response = self.send(request, actor)
             if upload_key is not None:
                 self.record_upload(upload_key, response)
@@ -507,6 +512,23 @@ class RowRunner:
                 request.kwargs["headers"] = {"If-None-Match": etag}
                 response = self.send(request, actor)
             Verdict(self, row, request, actor, response).check()
+
+    def post_etag(self, row: Row, request: Request) -> str:
+        """The post's current ETag as its reader (the uploader) gets it; for `stale_etag` one the
+        post had before: `Etag(post_id, maxUpdateAt)` with an older update_at."""
+        reader = self.world.actors["uploader"]
+        first = self.send(request, reader)
+        etag = str(first.headers.get("etag", ""))
+        if first.status_code != 200 or not etag:
+            raise NotApplicable(
+                f"the uploader got {first.status_code} and no ETag for the post's file infos"
+            )
+        if row.variant == "reader_etag":
+            return etag
+        head, _, stamp = etag.rpartition(".")
+        if not head or not stamp.isdigit():
+            return f'"{etag}-stale"'
+        return f"{head}.{int(stamp) - 1}"
 
     def run_salt_change(self, row: Row, actor: Actor) -> None:
         """Take a link, change the salt, expect the old link to be refused (400)."""

@@ -129,7 +129,11 @@ class _Builder:
             self.w.teams[label] = str(body["id"])
 
     def channels(self) -> None:
+        """The team's channels, created by the uploader (a plain team member), so the system
+        admin is a member of none of them: its reads test the manage_system bypass
+        (api4 TestGetFileAsSystemAdmin), not its own membership."""
         team_key = self.w.keys["team"]
+        creator = self.w.actors["uploader"]
         for kind, ctype in (("public", "O"), ("private", "P")):
             name = f"{self.w.prefix}-{kind[:4]}"
             body = self.create(
@@ -137,7 +141,7 @@ class _Builder:
                 name,
                 "POST",
                 "/channels",
-                self.admin,
+                creator,
                 parent=team_key,
                 label=kind,
                 json={
@@ -205,13 +209,16 @@ class _Builder:
             "system_read_only_admin": (None, ()),
             "deactivated_user": ("team", ("public", "private")),
         }
-        for actor, (team, kinds) in plan.items():
+        for actor, (team, _) in plan.items():
             user = self.user(actor)
             if team is not None:
                 self.join_team(team, user)
-            for kind in kinds:
-                self.join_channel(kind, user)
             self.w.actors[actor] = user
+        self.channels()  # by the uploader, now a team member
+        for actor, (_, kinds) in plan.items():
+            for kind in kinds:
+                if actor != "uploader":  # the creator is a member already
+                    self.join_channel(kind, self.w.actors[actor])
         self.special_actors()
 
     def special_actors(self) -> None:
@@ -279,8 +286,10 @@ class _Builder:
         return post_id
 
     def wait_attached(self, post_id: str) -> None:
+        uploader = self.w.actors["uploader"]  # a member: no reliance on the admin's bypass
+
         def read() -> httpx.Response:
-            return self.t.request("GET", f"{API}/posts/{post_id}/files/info", actor=self.admin)
+            return self.t.request("GET", f"{API}/posts/{post_id}/files/info", actor=uploader)
 
         self.t.eventually(read, lambda r: r.status_code == 200 and len(r.json()) == 1)
 
@@ -308,8 +317,7 @@ def provision(target: Target, admin: Actor, ledger: Ledger, prefix: str, seed: i
     world = World(prefix=prefix, target=target, admin=admin, ledger=ledger)
     builder = _Builder(world, random.Random(seed))
     builder.teams()
-    builder.channels()
-    builder.users()
+    builder.users()  # creates the channels once the uploader is in the team
     builder.dm()
     builder.files()
     return world
@@ -339,6 +347,33 @@ def _upload(world: World, name: str, content: bytes, kind: str) -> tuple[str, St
     info = body["file_infos"][0]
     world.ledger.created(key, str(info["id"]))
     return key, StoredFile(
+        id=str(info["id"]),
+        name=name,
+        content=content,
+        mime_type=str(info.get("mime_type", "")),
+        channel_kind=kind,
+        channel_id=channel_id,
+        uploader_id=str(uploader.user_id),
+    )
+
+
+def upload_raw(world: World, name: str, content: bytes, kind: str = "public") -> StoredFile:
+    """Upload as a raw body with `?filename=` (uploadFileSimple), so the name arrives exactly as
+    given: no multipart quoting rewrites quotes or backslashes in it."""
+    uploader = world.actors["uploader"]
+    channel_id = world.channels[kind]
+    key = world.ledger.intent("file", name, parent=world.keys.get(kind))
+    body = world.target.api(
+        "POST",
+        "/files",
+        uploader,
+        params={"channel_id": channel_id, "filename": name},
+        content=content,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    info = body["file_infos"][0]
+    world.ledger.created(key, str(info["id"]))
+    return StoredFile(
         id=str(info["id"]),
         name=name,
         content=content,

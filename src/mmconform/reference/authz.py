@@ -38,10 +38,16 @@ class Session:
 class Authz:
     """Bound to the store and the live config so handlers stay declarative."""
 
-    def __init__(self, store: Store, compliance: Any, restrict_admin: Any) -> None:
+    def __init__(
+        self, store: Store, compliance: Any, restrict_admin: Any, admin_bypass: bool = True
+    ) -> None:
         self.store = store
         self._compliance = compliance
         self._restrict_admin = restrict_admin
+        # False only for the seeded fault admin-without-bypass (issue 12): team channels are
+        # judged by channel and team membership alone, as a fork dropping the manage_system
+        # shortcut and the system-role fallback of SessionHasPermissionToTeam would.
+        self._admin_bypass = admin_bypass
 
     def to(self, s: Session, perm: str) -> bool:
         return roles_grant(s.roles, perm)
@@ -77,6 +83,14 @@ class Authz:
         )
         if member is not None and roles_grant(str(member["roles"]), perm):
             return True
+        if not self._admin_bypass and channel["team_id"]:
+            team = self.store.one(
+                "SELECT roles FROM team_members WHERE team_id = ? AND user_id = ? "
+                "AND delete_at = 0",
+                channel["team_id"],
+                s.user_id,
+            )
+            return team is not None and roles_grant(str(team["roles"]), perm)
         if self.to(s, "manage_system"):
             return True
         if channel["team_id"]:

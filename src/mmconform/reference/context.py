@@ -89,6 +89,8 @@ class State:
     session_cache: dict[str, tuple[str, bool]] = field(default_factory=dict)
     # Only the seeded fault public-hash-any-file keeps these: every public-link hash handed out.
     issued_link_hashes: set[str] = field(default_factory=set)
+    # Only the seeded fault file-info-cache-stale fills this: FileInfos once read, by id.
+    file_info_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
     _signing_key: ec.EllipticCurvePrivateKey | None = None
 
     def version_header(self) -> str:

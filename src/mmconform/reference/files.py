@@ -78,14 +78,25 @@ def file_headers(
     if "disposition-always-inline" in faults or (active_ok and mime.startswith("text/html")):
         inline = True
     esc = path_escape(str(info["name"]))
+    name = str(info["name"])
+    if "disposition-name-unescaped" in faults and name.isprintable():
+        # A fork quoting the raw name (raw UTF-8 bytes, as Go writes them); names with control
+        # bytes stay escaped, so the fault breaks the parameter, not the HTTP framing.
+        esc = name.encode().decode("latin-1")
     kind = "inline" if inline else "attachment"
+    framing = "file-frame-headers-missing" not in faults
     return {
-        "Cache-Control": "private, max-age=86400",
+        "Cache-Control": (
+            "public, max-age=86400" if "file-cache-public" in faults else "private, max-age=86400"
+        ),
         "X-Content-Type-Options": "" if "file-nosniff-missing" in faults else "nosniff",
         "Content-Type": mime,
         "Content-Disposition": f"{kind};filename=\"{esc}\"; filename*=UTF-8''{esc}",
-        "X-Frame-Options": "DENY",
-        "Content-Security-Policy": "Frame-ancestors 'none'",
+        **(
+            {"X-Frame-Options": "DENY", "Content-Security-Policy": "Frame-ancestors 'none'"}
+            if framing
+            else {}
+        ),
     }
 
 
