@@ -106,7 +106,7 @@ class Shape:
 
 
 SHAPES: dict[str, Shape] = {
-    "GetFile": Shape(_FILE_STATES, ("download",)),
+    "GetFile": Shape(_FILE_STATES, ("download", "range", "multi_range")),
     "GetFileInfo": Shape(_FILE_STATES),
     "GetFileLink": Shape(_FILE_STATES),
     "GetFilePublic": Shape(

@@ -22,6 +22,7 @@ import httpx
 from mmconform.live_target.client import API, Actor
 from mmconform.live_target.gate import Gate, NotApplicable
 from mmconform.live_target.media import png
+from mmconform.live_target.ranges import RANGES
 from mmconform.live_target.settings import SANITISED, apply_settings, restore_settings
 from mmconform.live_target.tamper import STATES as TAMPERED
 from mmconform.live_target.tamper import CannotTamper, tampered
@@ -229,7 +230,16 @@ class RowRunner:
             fid, stored = self.file_id(row)
             suffix = {"GetFile": "", "GetFileInfo": "/info", "GetFileLink": "/link"}[op]
             params = {"download": "true"} if row.variant == "download" else {}
-            return Request("GET", f"{API}/files/{fid}{suffix}", {"params": params}, file=stored)
+            kwargs: dict[str, Any] = {"params": params}
+            if op == "GetFile" and row.variant in RANGES:
+                kwargs["headers"] = {"Range": RANGES[row.variant]}
+            return Request(
+                "GET",
+                f"{API}/files/{fid}{suffix}",
+                kwargs,
+                file=stored,
+                curl_extra=f"-H 'Range: {RANGES[row.variant]}'" if row.variant in RANGES else "",
+            )
         if op == "GetFilePublic":
             return self.build_public(row)
         if op == "GetFileInfosForPost":

@@ -241,7 +241,12 @@ def _faulty_error(
         page = render_html_page(err, state.error_signature(err))
         return Response(page, err.status, headers={"Content-Type": "text/html", **headers})
     # detailed-error-leaked: handleContextError without WipeDetailed (details in production)
-    body = err.to_body(request_id, state.developer() or state.fault("detailed-error-leaked"))
+    # permission-detail-leaked: only permission refusals keep theirs (userId=…, permission=…).
+    leak = state.fault("detailed-error-leaked") or (
+        state.fault("permission-detail-leaked")
+        and err.error_id == "api.context.permissions.app_error"
+    )
+    body = err.to_body(request_id, state.developer() or leak)
     if state.fault("error-body-not-apperror"):
         body = {"error": err.message()}
     if state.fault("error-status-code-missing"):

@@ -285,6 +285,8 @@ def write_file_response(ctx: Ctx, info: dict[str, Any], force_download: bool) ->
     method = ctx.request.method
     head = method == "HEAD"
     status, range_header = preconditions(method, ctx.request.headers, mtime)
+    if faults and "range-ignored" in faults:  # io.Copy of the whole file, no ServeContent
+        range_header = ""
     if ctx.state.fault("conditional-requests-ignored"):
         status, range_header = None, ctx.request.headers.get("range") or ""
     if status == 304:  # writeNotModified: no Content-Type, no Content-Length
@@ -339,7 +341,9 @@ def _damaged_body(
 
 async def get_file(ctx: Ctx) -> Response:
     info = get_live_file(ctx, ctx.path_id("file_id"))
-    if not ctx.state.fault("bola-get-file"):
+    # range-skips-permission: a fork's streaming fast path for Range requests with no read check.
+    ranged_fast_path = ctx.state.fault("range-skips-permission") and "range" in ctx.request.headers
+    if not ctx.state.fault("bola-get-file") and not ranged_fast_path:
         require_file_read(ctx, info)
     return write_file_response(ctx, info, ctx.query_flag("download"))
 
