@@ -208,6 +208,11 @@ class Verdict:
                 f"{len(infos)} file_infos [FILES-UPLOAD-010]"
             )
         first = infos[0]
+        if self.actor.user_id and first.get("user_id") != self.actor.user_id:
+            self.fail(
+                f"FileInfo user_id is {first.get('user_id')!r}, not the sender "
+                f"{self.actor.user_id!r} [FILES-UPLOAD-CREATOR-001]"
+            )
         if (
             first.get("name") != self.request.sent_name
             or first.get("size") != self.request.sent_size

@@ -132,6 +132,12 @@ class UploadJob:
         """Size images, then rename every file into place, then insert the rows."""
         state = self.ctx.state
         creator = BOOKMARK_OWNER if self.bookmark else self.ctx.session.user_id
+        if self.ctx.state.fault("upload-creator-is-channel-creator") and not self.bookmark:
+            # A fork attributing uploads to the channel's creator (an impersonation bug).
+            owner = self.ctx.state.store.one(
+                "SELECT creator_id FROM channels WHERE id = ?", self.channel_id
+            )
+            creator = str(owner["creator_id"]) if owner and owner["creator_id"] else creator
         max_res = int(state.config.get("FileSettings", "MaxImageResolution"))
         rows = []
         for up in self.uploads:
