@@ -13,20 +13,25 @@ import secrets
 import httpx
 
 from mmconform.live_target.client import API, Actor, curl_line, error_id_of
+from mmconform.live_target.media import gif, png
 from mmconform.live_target.verdict import ConformanceFailure
 from mmconform.live_target.world import StoredFile, World, upload_extra
 
 SEQ_DELETE = "FILES-SEQ-001"
+MULTI = "POSTS-FILES-MULTI-001"
+MULTI_DELETED = "POSTS-FILES-MULTI-002"
 
 
-def _fail(world: World, what: str, response: httpx.Response, actor: Actor) -> None:
+def _fail(
+    world: World, what: str, response: httpx.Response, actor: Actor, req: str = SEQ_DELETE
+) -> None:
     url = str(response.request.url)
     lines = [
-        f"[{SEQ_DELETE}] {what}",
+        f"[{req}] {what}",
         f"  actor:    {actor.name}",
         f"  request:  {response.request.method} {url}",
         f"  actual:   {response.status_code} {error_id_of(response) or '(no error id)'}",
-        "Reproduce with (after deleting the post):",
+        "Reproduce with:",
         "  " + curl_line(response.request.method, url, actor),
     ]
     raise ConformanceFailure(world.target.redact("\n".join(lines)))
@@ -86,3 +91,85 @@ def check_read_delete_read(world: World) -> None:
                 after,
                 uploader,
             )
+
+
+# (name suffix, content, mime_type, width, height): what upstream's FileInfo says of each
+# (model.NewInfo: the type from the extension; width and height from image.DecodeConfig).
+_THREE = (
+    ("photo.png", png(40, 30), "image/png", 40, 30),
+    ("anim.gif", gif(7, 5), "image/gif", 7, 5),
+    ("report.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf", 0, 0),
+)
+
+
+def check_post_with_three_files(world: World, include_deleted: bool) -> None:
+    """POSTS-FILES-MULTI-001 (upstream TestGetFileInfosForPost): a post with three files lists
+    all three, each with its own name, size, type and image dimensions; once the post is
+    deleted, a system admin with include_deleted=true still gets all three."""
+    uploader = world.actors["uploader"]
+    tag = secrets.token_hex(3)
+    stored = [
+        upload_extra(world, f"{world.prefix}-{tag}-{suffix}", content)
+        for suffix, content, *_ in _THREE
+    ]
+    ids = [f.id for f in stored]
+    message = f"{world.prefix} three files {tag}"
+    key = world.ledger.intent("post", message, parent=world.keys.get("public"), file_ids=ids)
+    body = world.target.api(
+        "POST",
+        "/posts",
+        uploader,
+        json={"channel_id": stored[0].channel_id, "message": message, "file_ids": ids},
+    )
+    post_id = str(body["id"])
+    world.ledger.created(key, post_id)
+    path = f"{API}/posts/{post_id}/files/info"
+
+    def listed(actor: Actor, params: dict[str, str]) -> httpx.Response:
+        return world.target.eventually(
+            lambda: world.target.request("GET", path, actor=actor, params=params),
+            lambda r: r.status_code == 200 and len(r.json()) == len(ids),
+        )
+
+    response = listed(uploader, {})
+    _check_three(world, response, uploader, stored, deleted=False)
+    if not include_deleted:
+        return
+    world.target.api("DELETE", f"/posts/{post_id}", uploader)
+    world.ledger.removed(key, "deleted")
+    response = listed(world.admin, {"include_deleted": "true"})
+    _check_three(world, response, world.admin, stored, deleted=True)
+
+
+def _check_three(
+    world: World, response: httpx.Response, actor: Actor, stored: list[StoredFile], deleted: bool
+) -> None:
+    state = "deleted post, include_deleted=true" if deleted else "live post"
+    req = MULTI_DELETED if deleted else MULTI
+    if response.status_code != 200:
+        _fail(world, f"{state}: expected 200 with the three infos", response, actor, req)
+    infos = {str(i.get("id")): i for i in response.json() if isinstance(i, dict)}
+    if sorted(infos) != sorted(f.id for f in stored):
+        _fail(
+            world,
+            f"{state}: the post has files {[f.id for f in stored]}, the answer lists "
+            f"{sorted(infos)}",
+            response,
+            actor,
+            req,
+        )
+    for f, (_, content, mime, width, height) in zip(stored, _THREE, strict=True):
+        info = infos[f.id]
+        got = (info.get("name"), info.get("size"), info.get("mime_type"))
+        dims = (info.get("width", 0), info.get("height", 0))
+        if got != (f.name, len(content), mime) or dims != (width, height):
+            _fail(
+                world,
+                f"{state}: {f.name} is {got} {dims}, expected "
+                f"{(f.name, len(content), mime)} {(width, height)}",
+                response,
+                actor,
+                req,
+            )
+        if deleted and not info.get("delete_at"):
+            _fail(world, f"{state}: {f.name} has no delete_at", response, actor, req)

@@ -177,13 +177,18 @@ async def file_infos_for_post(ctx: Ctx) -> Response:
         raise permission_error(ctx.session.user_id, "read_channel_content")
     # Ignored before 7.3 (versions.yaml `include-deleted`).
     include_deleted = ctx.query_flag("include_deleted") and ctx.state.has_rule("include-deleted")
+    ignored = include_deleted and faults and "include-deleted-ignored" in faults
     admin_only = "include-deleted-for-non-admins" not in faults
     if include_deleted and admin_only and not ctx.state.authz.to(ctx.session, "manage_system"):
         raise permission_error(ctx.session.user_id, "manage_system")
+    if ignored:  # permission checked, then the flag dropped: a deleted post is 404 to all
+        include_deleted = False
     sql = "SELECT * FROM file_infos WHERE post_id = ?"
     if not include_deleted:
         sql += " AND delete_at = 0"
     infos = ctx.state.store.all(sql + " ORDER BY create_at, id", post_id)
+    if faults and "post-infos-first-file-only" in faults:
+        infos = infos[:1]
     if faults and "post-infos-other-post" in faults:
         infos += _channel_post_infos(ctx, post_id)
     if not infos and "deleted-post-infos-served" not in faults:

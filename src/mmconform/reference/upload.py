@@ -144,7 +144,7 @@ class UploadJob:
             up.temp.close()
             ext = extension_of(up.name)
             width = height = 0
-            if ext in IMAGE_TYPES:
+            if ext in IMAGE_TYPES and not (ext == "gif" and state.fault("gif-dimensions-missing")):
                 with up.temp.path.open("rb") as fh:
                     size = image_size(fh, ext)
                 if size is not None:
