@@ -54,8 +54,9 @@ ACTORS = (
     "deactivated_user",
     "anonymous",
     "invalid_token",
+    "gm_member",
 )
-CHANNELS = ("public", "private", "dm", "none")
+CHANNELS = ("public", "private", "dm", "gm", "none")
 CONFIGS = (
     "default",
     "public_links_off",

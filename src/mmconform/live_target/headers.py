@@ -56,6 +56,14 @@ CASES = (
         "attachment",
     ),
     HeaderCase("png-download", "download.png", png(), "image/png", "attachment", download=True),
+    # issue 12: active image content is never inline (image/svg+xml is not in the media list)
+    HeaderCase(
+        "svg",
+        "drawing.svg",
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        "image/svg+xml",
+        "attachment",
+    ),
     # issue 12: names a Content-Disposition must escape (spaces, quotes, semicolons, non-ASCII)
     HeaderCase(
         "odd-name-png",

@@ -30,8 +30,9 @@ _USER_CODES = {
     "system_manager": "mgr",
     "system_read_only_admin": "roa",
     "deactivated_user": "dea",
+    "gm_member": "gmm",
 }
-CHANNEL_KINDS = ("public", "private", "dm")
+CHANNEL_KINDS = ("public", "private", "dm", "gm")
 FILE_STATES = ("unattached", "attached", "post_deleted")
 POST_STATES = ("with_files", "no_files", "post_deleted")
 _ROLES = {
@@ -208,6 +209,8 @@ class _Builder:
             "system_manager": (None, ()),
             "system_read_only_admin": (None, ()),
             "deactivated_user": ("team", ("public", "private")),
+            # the group message's third member (with the uploader and the channel member)
+            "gm_member": ("team", ()),
         }
         for actor, (team, _) in plan.items():
             user = self.user(actor)
@@ -256,6 +259,22 @@ class _Builder:
         self.w.ledger.created(key, str(body["id"]))
         self.w.keys["dm"] = key
         self.w.channels["dm"] = str(body["id"])
+
+    def gm(self) -> None:
+        """A group message of the uploader, the channel member and gm_member: a channel with no
+        team, so outsiders and the admin meet the system-level checks (like the DM)."""
+        members = [self.w.actors[a] for a in ("uploader", "channel_member", "gm_member")]
+        key = self.w.ledger.intent(
+            "channel",
+            f"{self.w.prefix}-gm",
+            parent=None,
+            type="G",
+            members=[m.username for m in members],
+        )
+        body = self.t.api("POST", "/channels/group", members[0], json=[m.user_id for m in members])
+        self.w.ledger.created(key, str(body["id"]))
+        self.w.keys["gm"] = key
+        self.w.channels["gm"] = str(body["id"])
 
     def upload(self, kind: str, state: str) -> StoredFile:
         name = f"{self.w.prefix}-{kind}-{state}.txt"
@@ -319,6 +338,7 @@ def provision(target: Target, admin: Actor, ledger: Ledger, prefix: str, seed: i
     builder.teams()
     builder.users()  # creates the channels once the uploader is in the team
     builder.dm()
+    builder.gm()
     builder.files()
     return world
 

@@ -39,15 +39,20 @@ class Authz:
     """Bound to the store and the live config so handlers stay declarative."""
 
     def __init__(
-        self, store: Store, compliance: Any, restrict_admin: Any, admin_bypass: bool = True
+        self,
+        store: Store,
+        compliance: Any,
+        restrict_admin: Any,
+        faults: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self._compliance = compliance
         self._restrict_admin = restrict_admin
-        # False only for the seeded fault admin-without-bypass (issue 12): team channels are
-        # judged by channel and team membership alone, as a fork dropping the manage_system
-        # shortcut and the system-role fallback of SessionHasPermissionToTeam would.
-        self._admin_bypass = admin_bypass
+        # Seeded faults (issue 12): admin-without-bypass judges team channels by channel and
+        # team membership alone (no manage_system shortcut, no system-role fallback);
+        # gm-members-only lets nobody but members into a group message.
+        self._admin_bypass = "admin-without-bypass" not in faults
+        self._gm_members_only = "gm-members-only" in faults
 
     def to(self, s: Session, perm: str) -> bool:
         return roles_grant(s.roles, perm)
@@ -83,6 +88,8 @@ class Authz:
         )
         if member is not None and roles_grant(str(member["roles"]), perm):
             return True
+        if self._gm_members_only and channel["type"] == "G" and perm.startswith("read_"):
+            return False
         if not self._admin_bypass and channel["team_id"]:
             team = self.store.one(
                 "SELECT roles FROM team_members WHERE team_id = ? AND user_id = ? "

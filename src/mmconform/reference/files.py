@@ -75,6 +75,8 @@ def file_headers(
     if "download-flag-ignored" in faults:
         force_download = False
     inline = not force_download and mime.lower().startswith(INLINE_MEDIA)
+    if "svg-served-inline" in faults and mime.lower().startswith("image/svg"):
+        inline = not force_download  # a fork treating every image/* as media
     if "disposition-always-inline" in faults or (active_ok and mime.startswith("text/html")):
         inline = True
     esc = path_escape(str(info["name"]))
