@@ -152,6 +152,10 @@ SHAPES: dict[str, Shape] = {
             "legacy_too_large",
             "urlencoded_body",
             "urlencoded_bad_escape",
+            # issue 12: the MaxFileSize boundary in both modes
+            "at_max_size",
+            "raw_at_max_size",
+            "raw_too_large",
         ),
     ),
     "UploadLicenseFile": Shape(

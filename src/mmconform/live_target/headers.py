@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from mmconform.live_target.client import API, curl_line
+from mmconform.live_target.client import API, ApiError, curl_line
 from mmconform.live_target.media import png
 from mmconform.live_target.verdict import ConformanceFailure
 from mmconform.live_target.world import StoredFile, World, upload_extra, upload_raw
@@ -56,6 +56,24 @@ CASES = (
         "attachment",
     ),
     HeaderCase("png-download", "download.png", png(), "image/png", "attachment", download=True),
+    # issue 12: download=true makes every media kind an attachment (upstream TestGetFileHeaders)
+    HeaderCase("gif-download", "download.gif", _GIF, "image/gif", "attachment", download=True),
+    HeaderCase(
+        "mp4-download",
+        "download.mp4",
+        b"\x00\x00\x00\x18ftypmp42",
+        "video/mp4",
+        "attachment",
+        download=True,
+    ),
+    HeaderCase(
+        "mp3-download",
+        "download.mp3",
+        b"ID3\x03\x00\x00\x00\x00\x00\x00",
+        "audio/mpeg",
+        "attachment",
+        download=True,
+    ),
     # issue 12: active image content is never inline (image/svg+xml is not in the media list)
     HeaderCase(
         "svg",
@@ -109,11 +127,17 @@ def security_problems(headers: Mapping[str, str]) -> list[str]:
 def check_headers(world: World, case: HeaderCase) -> None:
     """Upload the case's file as the uploader, fetch it, and compare the headers."""
     name = f"{world.prefix}-{case.filename}"
-    stored: StoredFile = (
-        upload_raw(world, name, case.content)
-        if case.exact_name
-        else upload_extra(world, name, case.content)
-    )
+    try:
+        stored: StoredFile = (
+            upload_raw(world, name, case.content)
+            if case.exact_name
+            else upload_extra(world, name, case.content)
+        )
+    except ApiError as exc:  # the file could not be stored: a server error, or a refused upload
+        req = "CONTRACT-SERVER-001" if exc.status >= 500 else "FILES-UPLOAD-001"
+        raise ConformanceFailure(
+            world.target.redact(f"headers[{case.id}] [{req}]: uploading {name!r}: {exc.reason}")
+        ) from None
     uploader = world.actors["uploader"]
     params = {"download": "true"} if case.download else {}
     path = f"{API}/files/{stored.id}"

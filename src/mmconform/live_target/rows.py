@@ -305,7 +305,9 @@ class RowRunner:
         else:
             channel_id = self.world.channels[row.channel]
         name = f"{self.world.prefix}-up-{self.rng.randrange(10**8):08d}.txt"
-        size = 4096 if row.state in ("too_large", "chunked_too_large") else 256
+        size = 4096 if row.state in ("too_large", "chunked_too_large", "raw_too_large") else 256
+        if row.state in ("at_max_size", "raw_at_max_size"):  # exactly small_max_file_size
+            size = _CONFIG_SETTINGS["small_max_file_size"]["FileSettings.MaxFileSize"]
         content = self.rng.randbytes(size // 2).hex().encode()
         if row.state == "too_large_image":  # 400 x 400 = 160000 pixels > 90000
             name, content = name.replace(".txt", ".png"), png(400, 400)
@@ -342,7 +344,7 @@ class RowRunner:
                 client_ids=[client_id],
                 curl_extra=f"--data-binary '{form}'",
             )
-        if row.state in ("raw_body", "empty_body"):
+        if row.state in ("raw_body", "empty_body", "raw_at_max_size", "raw_too_large"):
             body = b"" if row.state == "empty_body" else content
             return Request(
                 "POST",
