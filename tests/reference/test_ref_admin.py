@@ -186,3 +186,20 @@ def _hash(salt: str, file_id: str) -> str:
     from mmconform.reference.files import public_link_hash
 
     return public_link_hash(file_id, salt)
+
+
+def test_group_channels_follow_create_group_channel(world: World) -> None:
+    """`createGroupChannel` + `App.CreateGroupChannel`: the caller is added, 3..8 users, the same
+    set is the same channel, and it has no team (so reads meet the system-level check)."""
+    _, a = _new(world)
+    _, b = _new(world)
+    small = world.admin.post("/api/v4/channels/group", json=[a])
+    assert small.status_code == 400
+    assert error_id(small) == "api.channel.create_group.bad_size.app_error"
+    assert error_id(world.admin.post("/api/v4/channels/group", json=["x"])) == (
+        "api.context.invalid_body_param.app_error"
+    )
+    gm = world.admin.ok(world.admin.post("/api/v4/channels/group", json=[a, b]), 201)
+    assert gm["type"] == "G" and gm["team_id"] == ""
+    again = world.admin.ok(world.admin.post("/api/v4/channels/group", json=[b, a]), 201)
+    assert again["id"] == gm["id"]
