@@ -94,6 +94,8 @@ _CHANNEL_FREE = frozenset(
         "foreign_key",
         "truncated",
         "unpadded",
+        "at_seat_limit",
+        "over_seat_limit",
     }
 )
 ERROR_SHAPE = "ERR-SHAPE-001"
@@ -174,6 +176,8 @@ SHAPES: dict[str, Shape] = {
             "foreign_key",
             "truncated",
             "unpadded",
+            "at_seat_limit",
+            "over_seat_limit",
         )
     ),
     "RemoveLicenseFile": Shape(("installed", "not_installed")),

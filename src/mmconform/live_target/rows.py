@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
-from mmconform.live_target.client import API, Actor
+from mmconform.live_target.client import API, Actor, ApiError
 from mmconform.live_target.gate import Gate, NotApplicable
 from mmconform.live_target.media import png
 from mmconform.live_target.ranges import RANGES
@@ -33,6 +33,7 @@ from mmconform.matrix import RESTRICTABLE, Row
 JUNK_ID = "junk"
 BOGUS_HASH = "A" * 43
 NEAR_HASHES = ("other_file_hash", "truncated_hash", "case_changed_hash")
+SEAT_STATES = ("at_seat_limit", "over_seat_limit")
 _DAY_MS = 86_400_000
 NEEDS_RESTRICTED = (
     "needs a target started with ExperimentalSettings.RestrictSystemAdmin=true (config file only)"
@@ -117,6 +118,7 @@ class RowRunner:
         self.version = server_version
         self.minter = minter
         self.rng = random.Random(world.prefix)
+        self.seats_used = 0  # the count a seat-limit licence was minted for
 
     # --- preconditions -------------------------------------------------------------------------
     def actor(self, row: Row) -> Actor:
@@ -178,6 +180,7 @@ class RowRunner:
             "extra_users_only",
             "bad_record_id",
             *TAMPERED,
+            *SEAT_STATES,
         )
         # A request expected to be refused must leave the licence as it was (gate.licence_change),
         # except where the real server itself drops it (the row says `leaves_unlicensed`).
@@ -446,6 +449,19 @@ class RowRunner:
             )
         return self.minter(users, expires_at_ms, is_trial, overrides)
 
+    def seat_count(self) -> int:
+        """The count SaveLicense compares with features.users: `User().Count` with zero options
+        (no deleted users, no bots), which `GET /users/stats/filtered` without parameters
+        answers; `/users/stats` is not it (newer servers count bots there)."""
+        try:
+            body = self.world.target.api("GET", "/users/stats/filtered", self.world.admin)
+        except ApiError as exc:
+            raise NotApplicable(f"the registered-user count is unknown: {exc.reason}") from None
+        count = body.get("total_users_count") if isinstance(body, dict) else None
+        if not isinstance(count, int) or count < 2:
+            raise NotApplicable(f"the registered-user count is unusable: {count!r}")
+        return count
+
     def genuine_licence(self) -> bytes:
         """The licence the target accepts: the user's --license-file (the embedded run's own)."""
         if self.gate.perms.license_bytes is None:
@@ -470,6 +486,10 @@ class RowRunner:
         elif row.state == "stray_bytes":  # base64.StdEncoding skips only CR and LF (D23)
             good = self.genuine_licence()
             data = good[: len(good) // 2] + b" * " + good[len(good) // 2 :]
+        elif row.state in SEAT_STATES:  # features.users at the registered count, or one below
+            self.seats_used = self.seat_count()
+            seats = self.seats_used - (1 if row.state == "over_seat_limit" else 0)
+            data = self.mint(users=seats, expires_at_ms=now + 30 * _DAY_MS)
         elif row.state in TAMPERED:  # the genuine licence with one thing broken (issue 12)
             try:
                 data = tampered(row.state, self.genuine_licence())
@@ -517,6 +537,11 @@ class RowRunner:
             if row.variant in ("stale_etag", "reader_etag"):
                 request.kwargs["headers"] = {"If-None-Match": self.post_etag(row, request)}
             response = self.send(request, actor)
+            for _ in range(3):  # other workers may register users meanwhile: count again
+                if row.state not in SEAT_STATES or self.seat_count() == self.seats_used:
+                    break
+                request = self.build(row)
+                response = self.send(request, actor)
             if upload_key is not None:
                 self.record_upload(upload_key, response)
             if row.variant == "etag" and response.status_code == 200:

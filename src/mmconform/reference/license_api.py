@@ -179,6 +179,8 @@ async def add_license(ctx: Ctx) -> Response:
     users = int(lic["features"].get("users") or 0)
     if state.fault("license-seats-add-extra-users"):
         users += int(lic.get("extra_users") or 0)
+    if state.fault("license-seats-off-by-one"):
+        count += 1  # a fork comparing count >= users: a licence exactly at the limit refused
     if count > users and not state.fault("license-user-limit-ignored"):
         raise AppError(
             "api.license.add_license.unique_users.app_error",
