@@ -193,8 +193,9 @@ def main() -> int:
     print(f"       {our_calls:6.2f} s in the fuzz test bodies (JUnit call times)")
     print(f"plain: {plain_time:6.2f} s wall, {plain_requests} requests (st run, two modes)")
     print(
-        f"ratio, wall: {our_time / plain_time:.2f}; fuzz bodies vs plain wall: "
-        f"{our_calls / plain_time:.2f} (target <= 1.3)"
+        f"ratio, wall: {our_time / plain_time:.2f} (target <= 1.0, issue 15); fuzz bodies vs "
+        f"plain wall: {our_calls / plain_time:.2f} (with --concurrency above 1 the bodies run "
+        "ahead in threads, so JUnit's call times undercount them: read the wall ratio)"
     )
     return 0
 

@@ -18,6 +18,7 @@ items. The run's seed and profile are applied in `pytest_generate_tests` (at col
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,7 +35,7 @@ from mmconform.fuzz.runner import (
     operation_label,
     prepare,
 )
-from mmconform.plugin import Session
+from mmconform.plugin import Check, Session, ahead_by_hook, fail_with_exchange
 from mmconform.report.pytest_plugin import REQUIREMENTS_PROPERTY
 
 FUZZ = FuzzContext(data=load_fuzz_data())
@@ -65,6 +66,21 @@ _LICENCE_GUARD = {
 }
 
 
+def mm_item_facts(item: pytest.Item) -> dict[str, object]:
+    """Selection facts (mmconform.selection): the identity the item fuzzes as, and every ID it
+    can charge: its marker's, each built-in check's (conformance/checks.yaml, charged through
+    the failure's title) and, for a licence operation, the licence requirements its guard names."""
+    label = str(getattr(item, "operation_label", ""))
+    callspec = getattr(item, "callspec", None)
+    refused = callspec.params.get("refused_actor") if callspec is not None else None
+    main = refused is None
+    actor = _IDENTITY_BY_LABEL.get(label, "uploader") if main else str(refused)
+    return {
+        "actor": actor,
+        "charges": (*FUZZ.attribution_ids(), *_LICENCE_GUARD.get((label, main), ())),
+    }
+
+
 def _run_option(config: pytest.Config, name: str) -> Any:
     workerinput: dict[str, Any] = getattr(config, "workerinput", {})
     return workerinput.get(name, config.getoption(name, default=None))
@@ -84,13 +100,51 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("refused_actor", profile.refused_actors)
 
 
+_PREPARED: list[bool] = []
+_PREPARE_LOCK = threading.Lock()
+
+
+def _prepared(session: Session, config: pytest.Config) -> FuzzContext:
+    """FUZZ aimed at the session's target and world, once (the first test started ahead may
+    come before this module's first item)."""
+    with _PREPARE_LOCK:
+        if not _PREPARED:
+            profile = str(config.getoption("mm_profile", default="ci"))
+            seed = int(_run_option(config, "mm_seed") or 0)
+            prepare(FUZZ, session, profile, seed, (POSITIVE, NEGATIVE))
+            _RUN_DIR[:] = [session.run_dir]
+            _PREPARED.append(True)
+    return FUZZ
+
+
 @pytest.fixture(scope="session")
 def fuzz(mm_session: Session, request: pytest.FixtureRequest) -> Iterator[FuzzContext]:
-    profile = str(request.config.getoption("mm_profile", default="ci"))
-    seed = int(_run_option(request.config, "mm_seed") or 0)
-    prepare(FUZZ, mm_session, profile, seed, (POSITIVE, NEGATIVE))
-    yield FUZZ
+    yield _prepared(mm_session, request.config)
     FUZZ.close()
+    _PREPARED.clear()
+
+
+def _fuzz_check(session: Session, item: pytest.Item) -> tuple[Check, bool]:
+    """One fuzz item as a check started ahead: the same Hypothesis test (same seed, same cases)
+    as its own actor, in its own thread, holding the gate's shared lock. The licence operations
+    never start ahead: they hold the licence section (overlap.py: what runs alone)."""
+    callspec = getattr(item, "callspec", None)
+    params: dict[str, Any] = dict(callspec.params) if callspec is not None else {}
+    label = str(getattr(item, "operation_label", ""))
+    refused = "refused_actor" in params
+    actor_name = (
+        str(params["refused_actor"]) if refused else _IDENTITY_BY_LABEL.get(label, "uploader")
+    )
+    fixture = "as_refused" if refused else "as_main_identity"
+    alone = (label, not refused) in _LICENCE_GUARD
+
+    def check() -> None:
+        context = _prepared(session, item.config)
+        with session.runner.gate.shared():
+            _act_as(context, actor_name)
+            item.obj(**{fixture: context})  # type: ignore[attr-defined]
+
+    return check, not alone
 
 
 @pytest.fixture(autouse=True)
@@ -143,23 +197,35 @@ def _licence_guard(
     skip = None
     try:
         with gate.licence_change(label, restore_needed=False, refused=refused):
-            _GUARD[:] = [(gate, label, refused, gate.licence_state())]
+            _GUARD_LOCAL.held[:] = [(gate, label, refused, gate.licence_state())]
             try:
                 yield
             finally:
-                _GUARD.clear()
+                _GUARD_LOCAL.held.clear()
     except NotApplicable as exc:
         skip = f"not applicable: {exc}"
     if skip is not None:
         pytest.skip(skip)
 
 
-# The licence section of the item running in this process (items run one at a time).
-_GUARD: list[tuple[Any, str, tuple[str, ...], Any]] = []
+# The run folder of this process's session (for the failure's exchange attachment).
+_RUN_DIR: list[Any] = [None]
+
+
+class _Guard(threading.local):
+    """The licence section of the item running in this thread (pytest's: licence items never
+    start ahead, so threads running items ahead see none)."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[Any, str, tuple[str, ...], Any]] = []
+
+
+_GUARD_LOCAL = _Guard()
 
 
 def _after_case() -> None:
     """Inside a licence section: read the licence after each case, fail at once on a change."""
+    _GUARD = _GUARD_LOCAL.held
     if not _GUARD:
         return
     from mmconform.live_target.verdict import ConformanceFailure
@@ -205,9 +271,10 @@ def _send(fuzz: FuzzContext, case: Any, **kwargs: Any) -> Any:
         failure = f"{exc}\n{fuzz.replay_hint()}"
     finally:
         _after_case()
-    pytest.fail(failure, pytrace=False)
+    fail_with_exchange(_RUN_DIR[0], failure)
 
 
+@ahead_by_hook(_fuzz_check)
 @pytest.mark.requirement(*MM_REQUIREMENTS)
 @POSITIVE.parametrize()
 def test_fuzz_positive(case: Any, as_main_identity: FuzzContext) -> None:
@@ -216,6 +283,7 @@ def test_fuzz_positive(case: Any, as_main_identity: FuzzContext) -> None:
         _send(as_main_identity, case)
 
 
+@ahead_by_hook(_fuzz_check)
 @pytest.mark.requirement(*MM_REQUIREMENTS, "CONTRACT-NEGATIVE-001")
 @NEGATIVE.parametrize()
 def test_fuzz_negative(case: Any, as_main_identity: FuzzContext) -> None:
@@ -224,6 +292,7 @@ def test_fuzz_negative(case: Any, as_main_identity: FuzzContext) -> None:
         _send(as_main_identity, case)
 
 
+@ahead_by_hook(_fuzz_check)
 @pytest.mark.requirement(*MM_REQUIREMENTS, "CONTRACT-REFUSED-001")
 @REFUSED.parametrize()
 def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
@@ -235,13 +304,15 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
     uploads.after(as_refused, key, response)
     _after_case()
     if 200 <= response.status_code < 300:  # before the other checks: this is the point
-        pytest.fail(
+        as_refused.last_response = response
+        fail_with_exchange(
+            _RUN_DIR[0],
             as_refused.report(
                 f"[CONTRACT-REFUSED-001] {as_refused.identity.name} got {response.status_code} "
                 f"from {case.method} {case.formatted_path}; it must be refused\n"
                 f"Reproduce with: {case.as_curl_command()}\n{as_refused.replay_hint()}"
-            ),
-            pytrace=False,
+            )
+            + as_refused.kept_exchange(),
         )
     try:
         as_refused.validate(
@@ -250,4 +321,4 @@ def test_fuzz_refused(case: Any, as_refused: FuzzContext) -> None:
         return
     except FuzzFailure as exc:
         failure = str(exc)
-    pytest.fail(f"{failure}\n{as_refused.replay_hint()}", pytrace=False)
+    fail_with_exchange(_RUN_DIR[0], f"{failure}\n{as_refused.replay_hint()}")

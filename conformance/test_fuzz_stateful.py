@@ -1,6 +1,10 @@
 """Stateful contract fuzzing: upload → info → get → link over the spec's links, then a post.
 
 One test item; the number of scenarios and steps comes from the profile, the seed from the run.
+The scenarios are one sequential chain of requests (keep-alive, one step after another), started
+ahead on a pool thread with --concurrency above 1 (live_target/overlap.py) so that chain runs
+beside the rest of the suite instead of after it, holding the gate's shared lock like every check
+started ahead: no config or licence change happens while a scenario runs.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import pytest
 from mmconform.fuzz.profiles import load_fuzz_data
 from mmconform.fuzz.runner import FuzzContext, FuzzFailure, build_schema, prepare
 from mmconform.fuzz.stateful import build_machine, run_scenarios
-from mmconform.plugin import Session
+from mmconform.plugin import Check, Session, ahead, fail_with_exchange, overlapped
 
 FUZZ = FuzzContext(data=load_fuzz_data())
 # Positive only: a scenario is about what a correct client does with what it gets back.
@@ -23,6 +27,15 @@ STATEFUL = build_schema(modes=["positive"], fuzz=FUZZ, phases=["stateful"]).excl
 )
 
 
+def _scenarios_check(session: Session, item: pytest.Item) -> tuple[Check, bool]:
+    def check() -> None:
+        with session.runner.gate.shared():
+            _scenarios(session, item.config)
+
+    return check, True
+
+
+@ahead(_scenarios_check)
 @pytest.mark.requirement(
     "CONTRACT-STATE-001",
     "CONTRACT-ERROR-001",
@@ -34,8 +47,13 @@ STATEFUL = build_schema(modes=["positive"], fuzz=FUZZ, phases=["stateful"]).excl
     "CONTRACT-SCHEMA-001",
 )
 def test_fuzz_stateful(mm_session: Session, request: pytest.FixtureRequest) -> None:
-    profile_name = str(request.config.getoption("mm_profile", default="ci"))
-    seed = _run_seed(request.config)
+    overlapped(mm_session, request.node)()
+
+
+def _scenarios(mm_session: Session, config: pytest.Config) -> None:
+    """The scenarios as this run's profile and seed ask, as the uploader."""
+    profile_name = str(config.getoption("mm_profile", default="ci"))
+    seed = _run_seed(config)
     prepare(FUZZ, mm_session, profile_name, seed, (STATEFUL,))
     uploader = FUZZ.actor("uploader")
     if uploader is None:
@@ -48,7 +66,13 @@ def test_fuzz_stateful(mm_session: Session, request: pytest.FixtureRequest) -> N
         return
     except FuzzFailure as exc:
         failure = str(exc)  # failed outside the except, so the report shows it once
-    pytest.fail(f"{failure}\n{FUZZ.replay_hint()}", pytrace=False)
+    fail_with_exchange(mm_session.run_dir, f"{failure}\n{FUZZ.replay_hint()}")
+
+
+def mm_item_facts(item: pytest.Item) -> dict[str, object]:
+    """Selection facts (mmconform.selection): the scenarios run as the uploader and can charge
+    what the built-in checks name (conformance/checks.yaml) besides the marker's IDs."""
+    return {"actor": "uploader", "charges": FUZZ.attribution_ids()}
 
 
 def _run_seed(config: pytest.Config) -> int:

@@ -35,7 +35,20 @@ def _version_line() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mmconform", description=__doc__.splitlines()[0] if __doc__ else None)
+    from mmconform.commands.helptext import TOP_EXIT_CODES
+
+    parser = _Parser(
+        prog="mmconform",
+        description="Conformance and contract testing of the Mattermost REST API v4 file and "
+        "licence endpoints: a permission matrix, schemathesis fuzzing and a faithful reference "
+        "server, with verifiable certificates.",
+        epilog="Examples:\n  mmconform run                  # against the embedded reference "
+        "server\n  mmconform run --url URL        # credentials in MMCONFORM_TOKEN or "
+        "MMCONFORM_LOGIN/_PASSWORD\n  mmconform list --operation GetFile\n  mmconform report "
+        "reports/latest --html\n  mmconform COMMAND --help       # each command's options, "
+        "examples and exit codes\n\n" + TOP_EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="store_true", help="print version and spec digest")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMAND_MODULES:
@@ -64,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mmconform: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `mmconform report RUN | head`: the reader is gone, not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -139,3 +139,15 @@ def test_wrong_method_is_the_api_404_under_api_v4_and_405_elsewhere(world: World
         assert error_id(response) == "api.context.404.app_error"
     public = httpx.request("PUT", f"{world.server.url}/files/{'a' * 26}/public")
     assert public.status_code == 405
+
+
+def test_the_fast_id_encoding_is_base32_of_the_same_bytes() -> None:
+    """ids.encode_id (10-bit table) gives exactly the standard library's base32, re-lettered."""
+    import random
+
+    from mmconform.reference.ids import encode_id, encode_id_slow
+
+    rng = random.Random(15)
+    samples = [bytes(16), b"\xff" * 16, *(rng.randbytes(16) for _ in range(2000))]
+    assert all(encode_id(b) == encode_id_slow(b) for b in samples)
+    assert all(is_valid_id(encode_id(b)) for b in samples[:50])

@@ -79,6 +79,8 @@ def make_run(
     *,
     version: str | None = "10.11.0",
     reasons: dict[str, str] | None = None,
+    selection: dict[str, Any] | None = None,
+    strict: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write run_dir/results.json for tests `nodeid -> (outcome, requirement ids)`."""
     reasons = reasons or {}
@@ -100,6 +102,8 @@ def make_run(
         started_at="2026-01-01T00:00:00.000000Z",
         finished_at="2026-01-01T00:01:00.000000Z",
         registry={"path": str(registry), "sha256": "0" * 64, "error": None},
+        selection=selection,
+        strict=strict,
     )
     metas = metas_from_registry(load_registry(registry))
     document = build_results(records, metas, context, Scrubber())

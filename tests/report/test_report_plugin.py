@@ -130,7 +130,11 @@ def test_run_metadata(pytester: pytest.Pytester) -> None:
         "1234",
     )
     assert data["schema"] == 1
-    assert data["target"] == {"url": "http://127.0.0.1:8065/", "version": "10.11.0"}
+    assert data["target"] == {
+        "url": "http://127.0.0.1:8065/",
+        "version": "10.11.0",
+        "licence": None,
+    }
     assert (data["profile"], data["seed"]) == ("ci", 1234)
     assert data["suite"]["version"] and data["suite"]["git_revision"]
     assert data["started_at"].endswith("Z") and data["finished_at"].endswith("Z")
@@ -294,7 +298,13 @@ def test_numbers(n):
     assert "hypothesis-statistics" not in text
 
 
-def test_hypothesis_storage_goes_to_the_run_folder(pytester: pytest.Pytester) -> None:
+def test_hypothesis_storage_goes_to_the_cache_folder(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not `.hypothesis/` in the working directory; the mmconform cache (unicode tables built
+    once, not in every run folder)."""
+    cache = pytester.path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     pytester.makeconftest(OPTIONS_CONFTEST)
     pytester.makepyfile(
         test_suite="""
@@ -315,7 +325,7 @@ def test_numbers(n):
             os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = env_before
     result.assert_outcomes(passed=1)
     assert not (pytester.path / ".hypothesis").exists()
-    assert (run_dir / ".hypothesis").is_dir()
+    assert (cache / "mmconform" / "hypothesis").is_dir()
 
 
 def test_alongside_the_real_main_plugin(pytester: pytest.Pytester) -> None:

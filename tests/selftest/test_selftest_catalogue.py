@@ -54,6 +54,10 @@ def test_malformed_rows_name_the_row() -> None:
         _fault({**row, "class": "limits", "requirements": []}, 0)
     with pytest.raises(FaultError, match=r"\(x\): server_config must map config sections"):
         _fault({**row, "class": "limits", "server_config": {"RestrictSystemAdmin": True}}, 0)
+    with pytest.raises(FaultError, match=r"\['A'\] in both requirements and also_breaks"):
+        _fault({**row, "class": "limits", "also_breaks": ["A"]}, 0)
+    with pytest.raises(FaultError, match="also_breaks must be a list of IDs"):
+        _fault({**row, "class": "limits", "also_breaks": "B"}, 0)
 
 
 def test_a_fault_may_declare_the_config_file_its_server_needs() -> None:

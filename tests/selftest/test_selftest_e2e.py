@@ -76,6 +76,7 @@ def test_selftest_kills_one_fault_per_class(tmp_path: Path) -> None:
 
 
 @pytest.mark.selftest
+@catalogue_runs_after
 def test_a_fault_needing_a_restricted_admin_is_killed(tmp_path: Path) -> None:
     """Its server starts from a config file with RestrictSystemAdmin=true and no licence; the
     restricted rows kill it while the ordinary licence fault beside it is still killed."""

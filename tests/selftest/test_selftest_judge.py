@@ -44,6 +44,21 @@ def test_strict_attribution_fails_a_fault_charging_undeclared_requirements() -> 
     assert exact.kills[0].status == "killed" and exact.ok
 
 
+def test_what_a_fault_also_breaks_is_no_kill_and_no_overcharge() -> None:
+    """also_breaks (faults.yaml): declared collateral, e.g. the guest rows of a BOLA fault."""
+    fault = Fault(
+        "bola-y", "object-authz", "Anyone reads.", ("FILES-READ-004",),
+        also_breaks=("FILES-READ-008",),
+    )  # fmt: skip
+    kw = {"profile": "ci", "seed": 1, "jobs": 1, "wall_seconds": 1.0, "strict_attribution": True}
+    both = judge(_outcome(), [(fault, _outcome(("FILES-READ-004", "FILES-READ-008")))], **kw)  # type: ignore[arg-type]
+    assert both.kills[0].status == "killed" and both.kills[0].also_failed == () and both.ok
+    only = judge(_outcome(), [(fault, _outcome(("FILES-READ-008",)))], **kw)  # type: ignore[arg-type]
+    assert only.kills[0].status == "misattributed" and not only.ok
+    other = judge(_outcome(), [(fault, _outcome(("FILES-READ-004", "POSTS-FILES-002")))], **kw)  # type: ignore[arg-type]
+    assert other.kills[0].status == "overcharged" and not other.ok
+
+
 def test_survivor_misattribution_error_and_dirty_clean_server_fail() -> None:
     cases = [
         (_outcome(), _outcome(), "survived"),

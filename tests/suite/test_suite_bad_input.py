@@ -161,6 +161,8 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
     ("run-workers-env", ["run"], {"MMCONFORM_WORKERS": "two"}, "MMCONFORM_WORKERS"),
     ("run-workers-env-0", ["run"], {"MMCONFORM_WORKERS": "0"}, "1 or more"),
     ("run-workers-0", ["run", "-n", "0"], {}, "1 or more"),
+    ("run-concurrency-0", ["run", "--concurrency", "0"], {}, "give 1 (sequential) or more"),
+    ("run-concurrency-env", ["run"], {"MMCONFORM_CONCURRENCY": "many"}, "MMCONFORM_CONCURRENCY"),
     ("run-workers-text", ["run", "-n", "two"], {}, "invalid int"),
     ("run-seed-env", ["run"], {"MMCONFORM_SEED": "abc"}, "MMCONFORM_SEED"),
     ("run-seed-text", ["run", "--seed", "abc"], {}, "invalid int"),

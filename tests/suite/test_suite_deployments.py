@@ -117,16 +117,24 @@ def failed(results: dict[str, Any]) -> set[str]:
     return {k for k, v in results["requirements"].items() if v["verdict"] == "failed"}
 
 
+# The GetFile rows: ~270 requests with provisioning, well past the default burst of 100, so the
+# run meets the limiter for ~17 s instead of the whole ci profile's ~160 s (the whole profile
+# behind the default limiter is measured in benchmarks/rate_limited.py).
+GET_FILE_ROWS = "test_permission and GetFile and not GetFileInfosForPost and not GetFileLink"
+
+
 @pytest.mark.slow
-def test_rate_limited_at_mattermost_defaults_is_conformant(
+def test_rate_limited_at_mattermost_defaults_fails_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with deployed(tmp_path, rate_limit=DEFAULT_LIMIT) as licensed:
-        code, results = run(licensed.server.url, licensed, tmp_path / "r", monkeypatch)
+        _code, results = run(
+            licensed.server.url, licensed, tmp_path / "r", monkeypatch, "-k", GET_FILE_ROWS
+        )
     out = capsys.readouterr().out
-    assert code == 0, out[-3000:]
-    assert results["summary"]["verdict"] == "CONFORMANT"
-    assert results["traffic"]["rate_limited"] > 0  # the ci profile outruns 10/s after 101
+    assert failed(results) == set(), out[-3000:]
+    assert all(t["outcome"] != "failed" for t in results["tests"])
+    assert results["traffic"]["rate_limited"] > 0  # the rows outrun 10/s after 101
     assert "answered 429 (rate limited" in out
 
 

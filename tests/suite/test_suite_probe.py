@@ -179,3 +179,32 @@ def test_personal_access_token_of_an_admin_is_accepted(ref_server: RunningServer
     target.close()
     result = probe(ref_server.url, token=str(body["token"]))
     assert result.admin.user_id == admin.user_id and "system_admin" in result.roles.split()
+
+
+@pytest.mark.parametrize(
+    ("body", "facts"),
+    [
+        ({"IsLicensed": "true", "SkuShortName": "entry"}, {"licensed": True, "sku": "entry"}),
+        ({"IsLicensed": "false"}, {"licensed": False, "sku": None}),
+        ("not a licence", {}),
+    ],
+)
+def test_the_probe_records_the_licence_sku(body: object, facts: dict[str, object]) -> None:
+    """An unlicensed Enterprise image may run as the Entry SKU (docs/ci-gate.md): the run
+    records the licence it found (results.json target.licence)."""
+    import httpx
+
+    from mmconform.live_target.client import Actor
+    from mmconform.live_target.probe import licence_facts
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/v4/license/client"
+        return httpx.Response(200, json=body)
+
+    target = Target("http://mm.test", transport=httpx.MockTransport(answer))
+    assert licence_facts(target, Actor("system_admin", token="t")) == facts
+
+
+def test_a_run_records_the_embedded_servers_licence(ref_server: RunningServer) -> None:
+    result = probe(ref_server.url, login=ref_server.admin_login, password=ref_server.admin_password)
+    assert result.licence == {"licensed": False, "sku": None}  # a fresh server: no licence yet

@@ -8,6 +8,7 @@ exceeded", `Retry-After` and `X-Ratelimit-Reset` in whole seconds, rounded up).
 from __future__ import annotations
 
 import email.utils
+import threading
 import time
 from collections.abc import Iterator
 
@@ -19,7 +20,7 @@ from mmconform.errors import TargetFailed
 from mmconform.fuzz.transport import PushbackAdapter
 from mmconform.live_target import retry
 from mmconform.live_target.client import Target
-from mmconform.traffic import TRAFFIC, Traffic
+from mmconform.traffic import TRAFFIC, InFlight, Traffic
 
 LIMITED = {"retry-after": "1", "x-ratelimit-reset": "1", "content-type": "text/plain"}
 
@@ -27,7 +28,13 @@ LIMITED = {"retry-after": "1", "x-ratelimit-reset": "1", "content-type": "text/p
 @pytest.fixture(autouse=True)
 def fresh_counts() -> Iterator[None]:
     saved = TRAFFIC.as_dict()
-    for name in ("requests", "rate_limited", "rate_limit_wait_s", "transport_retries"):
+    for name in (
+        "requests",
+        "rate_limited",
+        "rate_limit_wait_s",
+        "transport_retries",
+        "max_in_flight",
+    ):
         setattr(TRAFFIC, name, 0)
     yield
     for name, value in saved.items():
@@ -71,6 +78,7 @@ def test_a_429_is_waited_out_for_any_method_and_counted(no_sleep: list[float]) -
         "rate_limited": 2,
         "rate_limit_wait_s": 2.0,
         "transport_retries": 0,
+        "max_in_flight": 1,
     }
 
 
@@ -144,10 +152,47 @@ def test_the_fuzz_session_waits_out_429s_below_schemathesis(
 def test_traffic_adds_up_across_processes() -> None:
     total = Traffic()
     total.add({"requests": 5, "rate_limited": 1, "rate_limit_wait_s": 1.5})
-    total.add({"requests": 2, "transport_retries": 1, "bogus": 3})
+    total.add({"requests": 2, "transport_retries": 1, "bogus": 3, "max_in_flight": 4})
+    total.add({"max_in_flight": 3})
     assert total.as_dict() == {
         "requests": 7,
         "rate_limited": 1,
         "rate_limit_wait_s": 1.5,
         "transport_retries": 1,
+        "max_in_flight": 4,  # the highest one process reached, not a sum
     }
+
+
+def test_requests_in_flight_never_exceed_the_bound() -> None:
+    """Eight threads, a bound of three: the peak seen by the target side is three."""
+    limit = InFlight(3)
+    lock = threading.Lock()
+    seen = [0, 0]  # now, peak
+
+    def one() -> None:
+        with limit.slot():
+            with lock:
+                seen[0] += 1
+                seen[1] = max(seen[1], seen[0])
+            time.sleep(0.02)
+            with lock:
+                seen[0] -= 1
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen[1] == 3
+
+
+def test_a_429_to_one_thread_holds_back_the_others(no_sleep: list[float]) -> None:
+    """The 429's own thread sleeps its wait once; another thread sleeps what is left of it."""
+    pushback = retry.Pushback()
+    pushback.hold_until(time.monotonic() + 5)
+    pushback.wait()
+    assert no_sleep == [], "the thread told to wait already waited"
+    other = threading.Thread(target=pushback.wait)
+    other.start()
+    other.join()
+    assert len(no_sleep) == 1 and 4 < no_sleep[0] <= 5

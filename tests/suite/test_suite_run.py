@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -170,8 +171,16 @@ def test_a_flipped_status_fails_its_row_with_a_repro_line(
     assert "actor:    guest_not_in_channel" in out
     assert "expected: 403 api.context.permissions.app_error" in out
     assert "actual:   200" in out
-    assert "curl -i -X GET -H 'Authorization: Bearer $MM_TOKEN_GUEST_NOT_IN_CHANNEL'" in out
+    assert 'curl -i -X GET -H "Authorization: Bearer $MM_TOKEN_GUEST_NOT_IN_CHANNEL"' in out
+    assert "export MM_TOKEN_GUEST_NOT_IN_CHANNEL=" in out
+    assert "exchange: exchanges.har entry " in out
     assert licensed.server.admin_password not in out
+    har = json.loads((tmp_path / "run" / "exchanges.har").read_text(encoding="utf-8"))
+    entries = har["log"]["entries"]
+    assert len(entries) == 2 and {e["response"]["status"] for e in entries} == {200}
+    sent = {h["name"].lower(): h["value"] for h in entries[0]["request"]["headers"]}
+    assert sent["authorization"] == "[redacted]"
+    assert licensed.server.admin_password not in json.dumps(har)
 
 
 def test_a_rewritten_header_fails_the_header_check(licensed: Licensed, tmp_path: Path) -> None:

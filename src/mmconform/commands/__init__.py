@@ -9,6 +9,8 @@ from mmconform.commands import (
     cleanup,
     diff,
     license,
+    list_tests,
+    merge,
     report,
     run,
     selftest,
@@ -19,11 +21,13 @@ from mmconform.commands import (
 
 COMMAND_MODULES: list[ModuleType] = [
     run,
+    list_tests,
     serve,
     spec,
     license,
     cleanup,
     verify,
+    merge,
     diff,
     report,
     selftest,

@@ -14,10 +14,22 @@ from mmconform.errors import EXIT_FAILED, EXIT_OK
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    from mmconform.commands.helptext import exit_codes, parser_kwargs
+
     parser = sub.add_parser(
         "diff",
         help="compare two runs (regressions, fixes, N/A changes)",
-        description="Compare two runs per requirement and per test; exit 1 on any regression.",
+        **parser_kwargs(
+            "Compare two runs per requirement and per test (matched by stable test ids). A "
+            "PARTIAL run is compared only where both runs ran.",
+            (
+                "mmconform diff reports/before reports/after",
+                "mmconform diff old/results.json new/results.json --format markdown >> comment.md",
+            ),
+            exit_codes=exit_codes(
+                "0  no regression", "1  a regression", "2  an input is no run or results.json"
+            ),
+        ),
     )
     parser.add_argument("old", type=Path, metavar="OLD", help="run directory or results.json")
     parser.add_argument("new", type=Path, metavar="NEW", help="run directory or results.json")

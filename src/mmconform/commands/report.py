@@ -83,14 +83,26 @@ def handle(args: argparse.Namespace) -> int:
     results = load_results(args.run)
     target = results.get("target") or {}
     print(
-        f"Target: {target.get('url') or 'unknown'} (version {target.get('version') or 'unknown'}), "
+        f"Target: {target.get('url') or 'unknown'} (version {target.get('version') or 'unknown'}"
+        f"{licence_text(target.get('licence'))}), "
         f"profile {results.get('profile') or '-'}, seed {results.get('seed')}"
     )
-    summary = summarize(rederive(results), results["tests"])
+    summary = summarize(
+        rederive(results), results["tests"], results.get("selection"), results.get("strict")
+    )
     for line in summary.lines():
         print(line)
     _print_certificate(args.run)
     return EXIT_OK
+
+
+def licence_text(licence: Any) -> str:
+    """ ", licensed (sku entry)", ", unlicensed" or "" when the run did not record it."""
+    if not isinstance(licence, dict) or "licensed" not in licence:
+        return ""
+    if not licence.get("licensed"):
+        return ", unlicensed"
+    return f", licensed (sku {licence.get('sku') or 'unknown'})"
 
 
 def _print_certificate(run: Path) -> None:

@@ -3,7 +3,9 @@
 Without `--url` the embedded reference server is started for the duration of the run (fresh data
 folder, a licence minted with its signing key and uploaded through the API, guest accounts on).
 Secrets go to pytest through the environment, never argv, so they do not show in `ps` or reports.
-Exit codes: 0 conformant, 1 not, 2 usage or config error, 3 the target failed mid-run.
+Every option has an environment twin (shown with it) and the same option for plain pytest as
+--mm-*. Selecting (--requirement, --operation, --actor, --rerun-failed, or pytest's -k) makes
+the run PARTIAL: it certifies nothing. Reports go to reports/<run-id>/ (reports/latest).
 """
 
 from __future__ import annotations
@@ -24,122 +26,74 @@ from typing import Any
 
 from mmconform.errors import EXIT_FAILED, EXIT_OK, EXIT_SUITE_ERROR, TargetFailed, UsageError
 
-PROFILES = ("quick", "ci", "full", "certify")
 _DAY_MS = 86_400_000
-
-
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("", "0", "false", "no", "off")
-
-
-def _env_flag(name: str) -> bool:
-    """A boolean environment variable, as strict as the option it stands for."""
-    raw = os.environ.get(name, "").strip().lower()
-    if raw not in _TRUE + _FALSE:
-        raise UsageError(
-            f"{name}={os.environ[name]!r} is not a yes/no value; set 1/true/yes or 0/false/no"
-        )
-    return raw in _TRUE
 
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
-    env = os.environ.get
+    from mmconform.commands.helptext import parser_kwargs
+    from mmconform.options import add_to_argparse
+
     p = sub.add_parser(
         "run",
         help="run the conformance suite (default target: the embedded reference server)",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        **parser_kwargs(
+            __doc__,
+            (
+                "mmconform run                                  # the embedded reference server",
+                "MMCONFORM_TOKEN=... mmconform run --url https://mm.example.com --profile ci",
+                "mmconform run --url URL --login admin --allow-config-changes -n 2",
+                "mmconform run --operation GetFile --actor guest_in_channel   # PARTIAL",
+                "mmconform run --rerun-failed reports/latest",
+                "mmconform run --profile certify --declare subpath --sign-key issuer.key",
+                "mmconform run -- -k GetFileLink            # pytest arguments after --",
+            ),
+            profiles=True,
+        ),
     )
-    p.add_argument(
-        "--url",
-        default=env("MMCONFORM_URL"),
-        help="server root to test (env MMCONFORM_URL); omit for the embedded server",
-    )
-    p.add_argument(
-        "--token",
-        default=env("MMCONFORM_TOKEN"),
-        help="system admin token (env MMCONFORM_TOKEN; prefer the env var)",
-    )
-    p.add_argument(
-        "--login", default=env("MMCONFORM_LOGIN"), help="system admin login (env MMCONFORM_LOGIN)"
-    )
-    p.add_argument(
-        "--password",
-        default=env("MMCONFORM_PASSWORD"),
-        help="system admin password (env MMCONFORM_PASSWORD; prefer the env var)",
-    )
-    p.add_argument(
-        "--profile",
-        choices=PROFILES,
-        default=env("MMCONFORM_PROFILE", "ci"),
-        help="thoroughness (env MMCONFORM_PROFILE; default ci)",
-    )
-    p.add_argument(
-        "--seed", type=int, default=None, help="seed (env MMCONFORM_SEED; default random, printed)"
-    )
-    p.add_argument(
-        "--reports",
-        default=env("MMCONFORM_REPORTS", "reports"),
-        help="where run folders go (env MMCONFORM_REPORTS; default ./reports)",
-    )
-    p.add_argument(
-        "--server-version",
-        default=env("MMCONFORM_SERVER_VERSION"),
-        help="judge the target as this version (env MMCONFORM_SERVER_VERSION)",
-    )
-    p.add_argument(
-        "--as-version",
-        default=env("MMCONFORM_AS_VERSION"),
-        metavar="X.Y.Z",
-        help="the embedded server emulates this Mattermost version (env MMCONFORM_AS_VERSION; "
-        "not with --url)",
-    )
-    p.add_argument(
-        "-n",
-        "--workers",
-        type=int,
-        default=None,
-        help="pytest-xdist workers (env MMCONFORM_WORKERS; default 1)",
-    )
-    p.add_argument(
-        "--allow-config-changes",
-        action="store_true",
-        default=None,
-        help="allow temporary config changes, restored afterwards",
-    )
-    p.add_argument(
-        "--allow-license-changes",
-        action="store_true",
-        default=None,
-        help="allow licence uploads/removal; needs --license-file to restore",
-    )
-    p.add_argument(
-        "--license-file",
-        default=env("MMCONFORM_LICENSE_FILE"),
-        help="the licence to reinstall afterwards (env MMCONFORM_LICENSE_FILE)",
-    )
-    p.add_argument(
-        "--sign-key",
-        default=env("MMCONFORM_SIGN_KEY"),
-        help="Ed25519 private key (PEM) to sign the certificate (env MMCONFORM_SIGN_KEY); "
-        "make one with 'mmconform report keygen -o KEY'",
-    )
+    add_to_argparse(p)  # every option, from the one table (mmconform.options)
     p.add_argument(
         "pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="extra pytest arguments after --"
     )
     p.set_defaults(func=handle)
 
 
-def _int_env(name: str, value: int | None) -> int | None:
-    if value is not None:
-        return value
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise UsageError(f"{name}={raw!r} is not a whole number; set e.g. {name}=2") from None
+def add_selection_options(p: argparse.ArgumentParser) -> None:
+    """--requirement/--operation/--actor, shared by `run` and `list` (mmconform.selection)."""
+    from mmconform.options import add_to_argparse
+
+    add_to_argparse(p, ("requirement", "operation", "actor"))
+
+
+def check_selection(args: argparse.Namespace) -> None:
+    """Unknown requirement IDs, operations, actors or capability profiles: one line, exit 2."""
+    from mmconform.registry import load_registry
+    from mmconform.selection import Criteria, check_criteria, split_values
+
+    check_criteria(
+        Criteria(
+            split_values(getattr(args, "requirement", None)),
+            split_values(getattr(args, "operation", None)),
+            split_values(getattr(args, "actor", None)),
+        ),
+        load_registry().requirements,
+    )
+    if getattr(args, "declare", None):
+        from mmconform.capabilities import load_capabilities
+
+        load_capabilities().check_declared(split_values(args.declare))
+
+
+def selection_options(args: argparse.Namespace) -> list[str]:
+    """The selection as plugin options (for `mmconform list`), checked."""
+    from mmconform.options import resolve_namespace, to_plugin_args
+
+    resolve_namespace(args, ("requirement", "operation", "actor"))
+    check_selection(args)
+    picked = argparse.Namespace(
+        **{d: getattr(args, d, None) for d in ("requirement", "operation", "actor")}
+    )
+    return to_plugin_args(picked)
 
 
 @dataclass
@@ -152,31 +106,73 @@ class Plan:
     options: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Rerun:
+    """The failed tests of an earlier run, and the facts to rerun them with."""
+
+    source: Path
+    nodeids: tuple[str, ...]
+    seed: int | None
+    profile: str | None
+    version: str | None
+
+
+def _profiles() -> tuple[str, ...]:
+    from mmconform.options import PROFILES
+
+    return PROFILES
+
+
+def _rerun_of(run: str) -> Rerun:
+    from mmconform.report.model import BAD_OUTCOMES, load_results, results_path
+
+    path = results_path(Path(run))
+    results = load_results(Path(run))
+    failed = tuple(str(t["nodeid"]) for t in results["tests"] if t["outcome"] in BAD_OUTCOMES)
+    if not failed:
+        raise UsageError(f"--rerun-failed {run}: no test failed in that run; nothing to rerun")
+    seed = results.get("seed")
+    return Rerun(
+        source=path,
+        nodeids=failed,
+        seed=int(seed) if isinstance(seed, int) else None,
+        profile=results.get("profile") if results.get("profile") in _profiles() else None,
+        version=(results.get("target") or {}).get("version"),
+    )
+
+
+def _apply_rerun(args: argparse.Namespace) -> None:
+    """The rerun run's seed and profile unless given; on the embedded server its version."""
+    args.rerun = None
+    if not getattr(args, "rerun_failed", None):
+        return
+    rerun = _rerun_of(args.rerun_failed)
+    args.rerun = rerun
+    if args.seed is None and not os.environ.get("MMCONFORM_SEED"):
+        args.seed = rerun.seed
+    if args.profile is None and not os.environ.get("MMCONFORM_PROFILE"):
+        args.profile = rerun.profile
+    if args.url is None and args.as_version is None and rerun.version:
+        from mmconform.reference.settings import DEFAULT_VERSION
+
+        if rerun.version != DEFAULT_VERSION:
+            args.as_version = rerun.version
+    print(
+        f"mmconform: rerunning {len(rerun.nodeids)} failed test(s) of {rerun.source} "
+        f"(seed {args.seed}, profile {args.profile or 'ci'})"
+    )
+
+
 def _validate(args: argparse.Namespace) -> None:
     """Every option and environment value, before anything is started, created or sent."""
-    if args.allow_config_changes is None:
-        args.allow_config_changes = _env_flag("MMCONFORM_ALLOW_CONFIG_CHANGES")
-    if args.allow_license_changes is None:
-        args.allow_license_changes = _env_flag("MMCONFORM_ALLOW_LICENSE_CHANGES")
-    if args.profile not in PROFILES:  # argparse never checks a default (MMCONFORM_PROFILE)
-        raise UsageError(
-            f"MMCONFORM_PROFILE={args.profile!r} is not a profile; use one of {', '.join(PROFILES)}"
-        )
-    args.seed = _int_env("MMCONFORM_SEED", args.seed)
-    args.workers = _int_env("MMCONFORM_WORKERS", args.workers)
+    from mmconform.options import resolve_namespace
+
+    _apply_rerun(args)
+    resolve_namespace(args)  # environment twins, defaults and value checks (mmconform.options)
     if args.url is not None:
         from mmconform.live_target.probe import check_url
 
         check_url(args.url)
-    if args.server_version is not None:
-        from mmconform.versions import parse_version
-
-        try:
-            parse_version(args.server_version)
-        except ValueError:
-            raise UsageError(
-                f"--server-version {args.server_version!r} is not a version; write e.g. 11.5.0"
-            ) from None
     reports = Path(args.reports)
     if reports.exists() and not reports.is_dir():
         raise UsageError(f"--reports {reports} is not a directory; give a folder for run folders")
@@ -205,6 +201,7 @@ def _validate(args: argparse.Namespace) -> None:
         from mmconform.report.signing import load_private_key
 
         load_private_key(Path(args.sign_key))  # a bad key fails now, not after the whole run
+    check_selection(args)
 
 
 def _check_installed_licence(args: argparse.Namespace, result: Any) -> None:
@@ -227,10 +224,6 @@ def _remote_plan(args: argparse.Namespace) -> Plan:
         plan.env["MMCONFORM_LOGIN"] = args.login
     if args.password:
         plan.env["MMCONFORM_PASSWORD"] = args.password
-    if args.allow_config_changes:
-        plan.options.append("--mm-allow-config-changes")
-    if args.allow_license_changes:
-        plan.options.append("--mm-allow-license-changes")
     if args.license_file:
         plan.options += ["--mm-license-file", str(Path(args.license_file).resolve())]
     return plan
@@ -344,7 +337,19 @@ def _pytest_command(args: argparse.Namespace, plan: Plan, seed: int, run_dir: Pa
     workers = args.workers or 1
     if workers > 1:
         cmd += ["-n", str(workers)]
-    return cmd + plan.options + list(args.pytest_args)
+    rerun: Rerun | None = getattr(args, "rerun", None)
+    if rerun is not None:
+        listed = run_dir / "rerun-tests.txt"
+        listed.write_text("\n".join(rerun.nodeids) + "\n", encoding="utf-8")
+        cmd += ["--mm-tests", str(listed)]
+    # Every table option with a plugin twin (mmconform.options), but those set above and the
+    # secrets; the plan's own options (the embedded server's permissions) come last and win.
+    from mmconform.options import to_plugin_args
+
+    passed = argparse.Namespace(**vars(args))
+    for dest in ("url", "profile", "seed", "server_version", "license_file"):
+        setattr(passed, dest, None)
+    return cmd + to_plugin_args(passed) + plan.options + list(args.pytest_args)
 
 
 def _child_env(plan: Plan) -> dict[str, str]:
@@ -375,7 +380,7 @@ def _verdict(run_dir: Path, url: str, pytest_rc: int, sign_key: Path | None) -> 
     if summary.suite_errors:
         return EXIT_SUITE_ERROR
     # The verdict is the results'; a failed SHOULD makes pytest exit 1 without breaking it.
-    return EXIT_OK if summary.conformant else EXIT_FAILED
+    return EXIT_OK if summary.ok else EXIT_FAILED
 
 
 def _run_child(cmd: list[str], env: dict[str, str], run_dir: Path) -> int:
@@ -482,5 +487,11 @@ def handle(args: argparse.Namespace) -> int:
         rc = _run_child(cmd, _child_env(plan), run_dir)
         sign_key = Path(args.sign_key) if args.sign_key else None
         code = _verdict(run_dir, plan.url, rc, sign_key)
+    har = run_dir / "exchanges.har"
+    if har.is_file():
+        print(
+            f"mmconform: each failure's request and response (secrets redacted) in {har}; "
+            "open it in a browser's developer tools or any HAR viewer"
+        )
     print(f"mmconform: reports in {run_dir}")
     return code

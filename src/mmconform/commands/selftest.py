@@ -1,6 +1,10 @@
 """`mmconform selftest`: the suite against the clean reference server and one server per seeded
 fault; prints and writes the kill matrix (reports/selftest/kill-matrix.{json,md}).
 
+Each fault's run selects the tests that can charge the fault's declared requirements (the kill
+verdict is the whole suite's); the clean server, --whole-suite and --strict-attribution run
+the whole suite.
+
 Exit codes: 0 the clean server passes and every fault is killed by a requirement it declares
 (known gaps excepted; with --strict-attribution, failing no undeclared requirement either);
 1 otherwise; 2 usage error.
@@ -22,10 +26,27 @@ DEFAULT_SEED = 20261127
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    from mmconform.commands.helptext import exit_codes, parser_kwargs
+
     p = sub.add_parser(
         "selftest",
         help="prove the suite catches every seeded fault of the reference server",
-        description=__doc__.splitlines()[0] if __doc__ else None,
+        **parser_kwargs(
+            __doc__,
+            (
+                "mmconform selftest --jobs 2                   # the whole catalogue",
+                "mmconform selftest --jobs 1 --fault get-file-truncated",
+                "mmconform selftest --strict-attribution       # whole suite per fault",
+                "mmconform selftest --shard 2/3                # a third of the faults",
+            ),
+            profiles=True,
+            exit_codes=exit_codes(
+                "0  the clean server passes and every fault is killed by a declared requirement",
+                "1  a fault survived, was misattributed or overcharged (strict), or the clean "
+                "server failed",
+                "2  usage error",
+            ),
+        ),
     )
     p.add_argument("--profile", choices=PROFILES, default="ci", help="suite profile (default ci)")
     p.add_argument("--jobs", type=int, default=2, help="servers tested at once (default 2)")
@@ -64,6 +85,13 @@ def register(sub: Any) -> None:
         help="also fail when a fault charges requirements it does not declare (each fault "
         "must charge exactly its declared requirements; .ci/run uses it on the whole catalogue)",
     )
+    p.add_argument(
+        "--whole-suite",
+        action="store_true",
+        help="run the whole suite against every fault (default: only the tests that can charge "
+        "the fault's declared requirements, which gives the same kill verdict; "
+        "--strict-attribution implies it)",
+    )
     p.set_defaults(func=handle)
 
 
@@ -78,7 +106,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 
 def handle(args: argparse.Namespace) -> int:
     from mmconform.commands.serve import check_as_version
-    from mmconform.selftest.judge import judge
+    from mmconform.selftest.judge import SELECTED_MODE, WHOLE_MODE, judge
     from mmconform.selftest.plan import load_faults
     from mmconform.selftest.render import terminal_lines, write
     from mmconform.selftest.runner import RunSpec, run_suite
@@ -98,11 +126,19 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--reports {args.reports}: cannot create {folder} ({exc.strerror})"
         ) from None
-    spec = RunSpec(profile=args.profile, seed=args.seed, reports=folder, as_version=as_version)
+    whole = bool(args.whole_suite or args.strict_attribution)
+    spec = RunSpec(
+        profile=args.profile,
+        seed=args.seed,
+        reports=folder,
+        as_version=as_version,
+        select_declared=not whole,
+    )
+    mode = WHOLE_MODE if whole else SELECTED_MODE
     where = f" (shard {args.shard})" if shard else ""
     print(
         f"mmconform selftest: {len(faults)} fault(s){where} + the clean server, profile "
-        f"{args.profile}, seed {args.seed}, {args.jobs} job(s)"
+        f"{args.profile}, seed {args.seed}, {args.jobs} job(s), per-fault runs: {mode}"
         + (f", emulating {as_version}" if as_version else ""),
         flush=True,
     )
@@ -120,6 +156,7 @@ def handle(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         wall_seconds=time.monotonic() - started,
         strict_attribution=args.strict_attribution,
+        mode=mode,
     )
     report.shard = args.shard if shard else None
     for line in terminal_lines(report):

@@ -14,11 +14,22 @@ from mmconform.errors import EXIT_FAILED, EXIT_OK
 
 def register(sub: Any) -> None:
     """Add this verb's parser to `sub` and set `func` (returns an exit code)."""
+    from mmconform.commands.helptext import exit_codes, parser_kwargs
+
     parser = sub.add_parser(
         "verify",
         help="verify a conformance certificate against its results",
-        description="Recompute a certificate's digest, check its signature and re-derive every "
-        "verdict from the results.json it was issued from.",
+        **parser_kwargs(
+            "Recompute a certificate's digest, check its signature and re-derive every verdict "
+            "(PARTIAL and --strict included) from the results.json it was issued from.",
+            (
+                "mmconform verify reports/latest/certificate.json",
+                "mmconform verify certificate.json --public-key issuer.key.pub",
+            ),
+            exit_codes=exit_codes(
+                "0  everything matches", "1  a mismatch (each one printed)", "2  bad input"
+            ),
+        ),
     )
     parser.add_argument("certificate", type=Path, metavar="CERT", help="certificate.json")
     parser.add_argument(

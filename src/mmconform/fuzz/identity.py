@@ -8,7 +8,7 @@ tests of one process.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
 from typing import Any
 
 from mmconform.live_target.client import Actor
@@ -16,11 +16,25 @@ from mmconform.live_target.client import Actor
 PUBLIC_PATH_REGEX = "^/files/"
 
 
-@dataclass
 class IdentityHolder:
-    """The actor requests are sent as; None sends no Authorization at all."""
+    """The actor requests are sent as; None sends no Authorization at all.
 
-    actor: Actor | None = field(default=None, repr=False)
+    Per thread: fuzz tests started ahead (live_target/overlap.py) run side by side, each as its
+    own actor, so one thread's choice never signs another thread's requests.
+    """
+
+    def __init__(self, actor: Actor | None = None) -> None:
+        self._local = threading.local()
+        self.actor = actor
+
+    @property
+    def actor(self) -> Actor | None:
+        value = getattr(self._local, "actor", None)
+        return value if isinstance(value, Actor) else None
+
+    @actor.setter
+    def actor(self, value: Actor | None) -> None:
+        self._local.actor = value
 
     @property
     def name(self) -> str:

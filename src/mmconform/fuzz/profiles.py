@@ -56,6 +56,8 @@ class Profile:
     refused_examples: int
     stateful_scenarios: int
     stateful_steps: int
+    # --strict by default: N/A outside version ranges and declared capabilities fail the run.
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,10 @@ def _names(where: str, key: str, value: Any, allowed: tuple[str, ...]) -> tuple[
 def _profile(path: Path, name: str, raw: Any) -> Profile:
     where = f"{path}: profile {name}"
     row = require_mapping(raw, where)
-    require_keys(row, where, _KEYS, set())
+    require_keys(row, where, _KEYS, {"strict"})
+    strict = row.get("strict", False)
+    if not isinstance(strict, bool):
+        raise UsageError(f"{where}: strict must be true or false")
     stateful = require_mapping(row["stateful"], f"{where}: stateful")
     require_keys(stateful, f"{where}: stateful", {"scenarios", "steps"}, set())
     phases = _names(where, "phases", row["phases"], PHASES)
@@ -135,6 +140,7 @@ def _profile(path: Path, name: str, raw: Any) -> Profile:
         refused_examples=_count(where, "refused_examples", row["refused_examples"]),
         stateful_scenarios=_count(where, "stateful.scenarios", stateful["scenarios"]),
         stateful_steps=_count(where, "stateful.steps", stateful["steps"], minimum=2),
+        strict=strict,
     )
 
 

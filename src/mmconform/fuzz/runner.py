@@ -13,6 +13,7 @@ import functools
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,9 @@ from mmconform.spec.loader import load_fragments
 PLACEHOLDER_URL = "http://127.0.0.1:9"
 STATEFUL_CHECKS = ("use_after_free", "ensure_resource_availability")
 _FILTERED = re.compile(r"Authorization: \[Filtered\]")
+# schemathesis' curl line single-quotes its headers: the variable would never expand.
+_QUOTED_FILTERED = re.compile(r"'Authorization: \[Filtered\]'")
+_REPRO = re.compile(r"Reproduce with(?: this cURL command)?:?")
 
 
 class FuzzFailure(AssertionError):
@@ -119,10 +123,32 @@ class FuzzContext:
     seed: int = 0
     version: str | None = None  # the version the run judges the target by
     _excluded: dict[str, list[Any]] = field(default_factory=dict, repr=False)
-    _http: Any = field(default=None, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+    _sessions: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def _http(self) -> Any:
+        return getattr(self._local, "http", None)
+
+    @_http.setter
+    def _http(self, value: Any) -> None:
+        self._local.http = value
+
+    @property
+    def last_response(self) -> Any:
+        """The last response this thread's session received (the one a failing check judged)."""
+        return getattr(self._local, "last_response", None)
+
+    @last_response.setter
+    def last_response(self, value: Any) -> None:
+        self._local.last_response = value
+
+    # Where a failure's exchange is kept (mmconform.exchanges.ExchangeLog).
+    exchanges: Any = None
 
     def http(self) -> Any:
-        """One keep-alive session for every case of the process, as `st run` has.
+        """One keep-alive session for every case of the thread, as `st run` has (one per
+        thread: tests started ahead run side by side, and a session's cookies are its own).
 
         Without it schemathesis opens and closes a connection per request (~1 ms each, most of
         our per-request overhead). It is the session schemathesis would make (same-host
@@ -141,12 +167,37 @@ class FuzzContext:
             # ever reaches a check (an 'undocumented status' or a failed requirement).
             self._http.mount("http://", PushbackAdapter())
             self._http.mount("https://", PushbackAdapter())
+            self._http.hooks["response"].append(self._remember)
+            self._sessions.append(self._http)
         return self._http
 
+    def _remember(self, response: Any, *args: Any, **kwargs: Any) -> None:
+        self.last_response = response
+
+    def kept_exchange(self) -> str:
+        """The pointer line to the exchange the failure judged ("" when none is kept)."""
+        if self.exchanges is None or self.last_response is None:
+            return ""
+        from mmconform.exchanges import from_requests
+
+        try:
+            entry = from_requests(self.last_response, self.redact)
+        except Exception:  # never hide the failure behind its record
+            return ""
+        return "\n" + str(self.exchanges.record(entry))
+
+    def attribution_ids(self) -> tuple[str, ...]:
+        """Every requirement a built-in check can charge (conformance/checks.yaml): what a fuzz
+        item can fail beyond its marker's IDs, so selection by requirement must know it."""
+        table = _attribution().checks
+        return tuple(sorted({r for r in table.values() if r is not None}))
+
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        """Every thread's session (called once the process's fuzz tests are done)."""
+        for session in self._sessions:
+            session.close()
+        self._sessions.clear()
+        self._local = threading.local()
 
     def actor(self, name: str) -> Any:
         """The world's actor `name`, or None (not provisioned, or not provided by the target)."""
@@ -211,7 +262,7 @@ class FuzzContext:
             )
         except FailureGroup as exc:
             self.trace(case, "FAIL")
-            raise FuzzFailure(self.report(failure_text(exc))) from None
+            raise FuzzFailure(self.report(failure_text(exc)) + self.kept_exchange()) from None
         self.trace(case, str(response.status_code))
         return response
 
@@ -243,7 +294,7 @@ class FuzzContext:
                 recorder=recorder,
             )
         except FailureGroup as exc:
-            raise FuzzFailure(self.report(failure_text(exc))) from None
+            raise FuzzFailure(self.report(failure_text(exc)) + self.kept_exchange()) from None
 
     def auth_headers(self) -> dict[str, str]:
         token = self.identity.token()
@@ -270,8 +321,14 @@ class FuzzContext:
 
     def report(self, text: str) -> str:
         """The failure text as it may be shown: tokens are gone, curl names a shell variable."""
-        var = "MM_TOKEN_" + self.identity.name.upper()
-        return self.redact(_FILTERED.sub(f"Authorization: Bearer ${var}", text))
+        from mmconform.live_target.client import export_hint, token_variable
+
+        var = token_variable(self.identity.name)
+        text = _QUOTED_FILTERED.sub(f'"Authorization: Bearer ${var}"', text)
+        text = _FILTERED.sub(f"Authorization: Bearer ${var}", text)
+        if f"${var}" in text:
+            text = _REPRO.sub(rf"\g<0> {export_hint(self.identity.name)}", text, count=1)
+        return self.redact(text)
 
 
 def failure_text(group: Any) -> str:
@@ -299,6 +356,7 @@ def prepare(
     fuzz.version = session.server_version
     fuzz.base_url = session.target.base_url
     fuzz.redact = session.target.redact
+    fuzz.exchanges = getattr(session.target, "exchanges", None)
     fuzz.profile = fuzz.data.profile(profile_name)
     fuzz.world = session.world
     fuzz.pool.pool = pool_from_world(session.world, session.target)

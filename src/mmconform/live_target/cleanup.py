@@ -9,9 +9,11 @@ Deletion prefers the permanent form and falls back to archiving where the target
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mmconform.live_target.client import API, Actor, ApiError, Target, error_id_of
 from mmconform.live_target.ledger import Ledger, LedgerObject, LedgerState, read_ledger
@@ -22,6 +24,7 @@ from mmconform.live_target.settings import (
     read_config,
     restore_settings,
 )
+from mmconform.traffic import IN_FLIGHT
 
 _PERMANENT_DELETION = {
     "ServiceSettings.EnableAPITeamDeletion": True,
@@ -68,6 +71,34 @@ def _get_id(target: Target, admin: Actor, path: str) -> str | None:
             return None
         raise
     return str(body["id"]) if isinstance(body, dict) and "id" in body else None
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def side_by_side(work: Callable[[T], R], items: list[T]) -> list[R | ApiError]:
+    """`work(item)` for each item, up to the process's --concurrency at once (traffic.IN_FLIGHT;
+    1 for `mmconform cleanup`); answers in the items' order, an ApiError kept as the answer.
+    Anything else (the target died) is raised as if sequential."""
+
+    def one(item: T) -> R | ApiError:
+        try:
+            return work(item)
+        except ApiError as exc:
+            return exc
+
+    width = min(IN_FLIGHT.limit, len(items))
+    if width <= 1:
+        return [one(item) for item in items]
+    with ThreadPoolExecutor(width, thread_name_prefix="mmconform-cleanup") as pool:
+        return list(pool.map(one, items))
+
+
+def _outcome(answer: R | ApiError) -> R:
+    if isinstance(answer, ApiError):
+        raise answer
+    return answer
 
 
 class _Cleaner:
@@ -153,27 +184,32 @@ class _Cleaner:
             return False
         return isinstance(body, dict) and int(body.get("delete_at") or 0) > 0
 
+    def _remove(self, obj: LedgerObject) -> tuple[str | None, str]:
+        object_id = self.resolve(obj)
+        return object_id, "never-created" if object_id is None else self.delete(obj, object_id)
+
     def objects(self) -> None:
-        for obj in self.state.pending_objects():
-            if obj.removed is not None:  # went with its post earlier in this loop
-                continue
-            if obj.kind == "file" and obj.id is not None:
-                continue  # settled after the sweep: gone with a post, or left
-            if obj.kind == "file":
-                continue  # no id recorded: settle_files reports it
-            label = f"{obj.kind} {obj.name}"
-            try:
-                object_id = self.resolve(obj)
-                how = "never-created" if object_id is None else self.delete(obj, object_id)
-            except ApiError as exc:
-                self.report.left.append(f"{label}: {exc.reason}")
-                continue
-            if how not in ("kept", "never-created"):
-                self.report.removed.append(f"{label} ({how})")
-            obj.removed = how
-            self.ledger.removed(obj.key, how, object_id)
-            if obj.kind == "post":
-                self.files_went_with(obj)
+        """Kind by kind (children first); the objects of one kind are independent, so their
+        requests overlap (--concurrency) and the bookkeeping follows in ledger order."""
+        pending = [o for o in self.state.pending_objects() if o.kind != "file"]
+        # Files are settled after the sweep: gone with a post, or left (or never recorded).
+        for kind in dict.fromkeys(o.kind for o in pending):
+            batch = [o for o in pending if o.kind == kind and o.removed is None]
+            for obj, outcome in zip(batch, side_by_side(self._remove, batch), strict=True):
+                self._book(obj, outcome)
+
+    def _book(self, obj: LedgerObject, outcome: tuple[str | None, str] | ApiError) -> None:
+        label = f"{obj.kind} {obj.name}"
+        if isinstance(outcome, ApiError):
+            self.report.left.append(f"{label}: {outcome.reason}")
+            return
+        object_id, how = outcome
+        if how not in ("kept", "never-created"):
+            self.report.removed.append(f"{label} ({how})")
+        obj.removed = how
+        self.ledger.removed(obj.key, how, object_id)
+        if obj.kind == "post":
+            self.files_went_with(obj)
 
     def files_went_with(self, post: LedgerObject) -> None:
         """Deleting a post deletes its file infos too, so its files are gone with it."""
@@ -198,11 +234,12 @@ class _Cleaner:
         users = {o.id: o for o in self.state.objects.values() if o.kind == "user" and o.id}
         channels = {o.id: o for o in self.state.objects.values() if o.kind == "channel" and o.id}
         groups: dict[tuple[str, str], list[LedgerObject]] = {}
+        infos = self._file_infos()
         for obj in self.state.pending_objects():
             if obj.kind != "file" or obj.id is None:
                 continue
             try:
-                info = self._file_info(obj.id)
+                info = _outcome(infos[obj.key])
             except ApiError as exc:
                 self.report.left.append(f"file {obj.name}: {exc.reason}")
                 obj.removed = "left"
@@ -248,6 +285,12 @@ class _Cleaner:
             finally:
                 if logged_in:
                     self.logout(actor)
+
+    def _file_infos(self) -> dict[str, dict[str, Any] | ApiError | None]:
+        """Every pending file's info (or the error), read side by side: ledger key → answer."""
+        files = [o for o in self.state.pending_objects() if o.kind == "file" and o.id]
+        answers = side_by_side(lambda o: self._file_info(str(o.id)), files)
+        return {o.key: a for o, a in zip(files, answers, strict=True)}
 
     def _file_info(self, file_id: str) -> dict[str, Any] | None:
         response = self.t.request("GET", f"{API}/files/{file_id}/info", actor=self.admin)
@@ -304,6 +347,7 @@ class _Cleaner:
 
     def settle_files(self) -> None:
         """What the sweep did not take: gone (404) after all, or truly left."""
+        infos = self._file_infos()
         for obj in self.state.pending_objects():
             if obj.kind != "file":
                 continue
@@ -313,7 +357,7 @@ class _Cleaner:
                 self.report.left.append(f"file {obj.name}: the upload's answer was never recorded")
                 continue
             try:
-                info = self._file_info(obj.id)
+                info = _outcome(infos[obj.key])
             except ApiError as exc:
                 self.report.left.append(f"file {obj.name}: {exc.reason}")
                 continue

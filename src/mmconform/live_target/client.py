@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import re
 import shlex
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from mmconform.errors import TargetFailed
 from mmconform.live_target import retry
+
+if TYPE_CHECKING:
+    from mmconform.exchanges import ExchangeLog
 
 API = "/api/v4"
 REDACTED = "<redacted>"
@@ -33,6 +37,10 @@ class Secrets:
     def add(self, value: str | None) -> None:
         if value and len(value) >= 4:
             self._values.add(value)
+
+    def values(self) -> list[str]:
+        """Every secret, sorted: handed to the other processes of a run (shared_world.py)."""
+        return sorted(self._values)
 
     def redact(self, text: str) -> str:
         # Longest first so a secret containing another is replaced whole.
@@ -80,15 +88,27 @@ def error_id_of(response: httpx.Response) -> str:
     return ""
 
 
+def token_variable(actor_name: str) -> str:
+    """The shell variable a repro line reads the actor's token from."""
+    return "MM_TOKEN_" + re.sub(r"[^A-Z0-9_]", "_", actor_name.upper())
+
+
+def export_hint(actor_name: str) -> str:
+    return f"(export {token_variable(actor_name)}=<a session token of {actor_name}> first)"
+
+
 def curl_line(method: str, url: str, actor: Actor | None, extra: str = "") -> str:
-    """A repro line; the token is a shell variable so the line itself holds no secret."""
+    """A repro line; the token is a shell variable in double quotes, so it expands when pasted
+    and the line itself holds no secret. The line says which variable to export."""
     parts = ["curl", "-i", "-X", method]
+    var = None
     if actor is not None and actor.token is not None:
-        var = "MM_TOKEN_" + actor.name.upper()
-        parts += ["-H", f"'Authorization: Bearer ${var}'"]
-    cmd = " ".join(p if p.startswith("'") else shlex.quote(p) for p in parts)
+        var = token_variable(actor.name)
+        parts += ["-H", f'"Authorization: Bearer ${var}"']
+    cmd = " ".join(p if p.startswith('"') else shlex.quote(p) for p in parts)
     tail = f" {extra}" if extra else ""
-    return f"{cmd}{tail} {shlex.quote(url)}"
+    hint = f"  # {export_hint(actor.name)}" if var is not None and actor is not None else ""
+    return f"{cmd}{tail} {shlex.quote(url)}{hint}"
 
 
 class Target:
@@ -116,12 +136,22 @@ class Target:
             follow_redirects=False,
             cookies=no_cookies,
         )
+        # Where failing exchanges are kept (set by the plugin for a run; None: not kept).
+        self.exchanges: ExchangeLog | None = None
 
     def close(self) -> None:
         self._client.close()
 
     def redact(self, text: str) -> str:
         return self.secrets.redact(text)
+
+    def keep_exchange(self, response: httpx.Response) -> str | None:
+        """Record the exchange of a failure (mmconform.exchanges); the pointer line."""
+        if self.exchanges is None or response.request is None:
+            return None
+        from mmconform.exchanges import from_httpx
+
+        return self.exchanges.record(from_httpx(response, self.redact))
 
     def url(self, path: str) -> str:
         return self.base_url + path

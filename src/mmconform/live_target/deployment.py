@@ -33,10 +33,11 @@ def check_subpath_redirect(world: World) -> None:
     want = posixpath.join(subpath, PROBE.lstrip("/"))
     # A proxy may make the Location absolute; its path is what the server decided.
     if response.status_code != 302 or urlsplit(location).path != want:
+        kept = target.keep_exchange(response)  # the exchange, for after the cleanup
         raise ConformanceFailure(
             target.redact(
                 f"[{REQ_SUBPATH}] outside the subpath {subpath}: GET {url} answered "
                 f"{response.status_code} Location {location!r}, expected 302 to {want}\n"
-                f"Reproduce with:\n  {curl_line('GET', url, None)}"
+                f"Reproduce with:\n  {curl_line('GET', url, None)}" + (f"\n{kept}" if kept else "")
             )
         )

@@ -16,6 +16,7 @@ request made is shouted, undone from the file and fails the requirement the serv
 from __future__ import annotations
 
 import fcntl
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,6 +66,8 @@ class Gate:
         self.ledger = ledger
         self.perms = perms
         self._snapshot: dict[str, Any] | None = None
+        self._held: dict[str, Any] | None = None  # the settings of a `holding` section
+        self._local = threading.local()
         lock_path.parent.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
@@ -78,7 +81,13 @@ class Gate:
 
     @contextmanager
     def settings(self, wanted: dict[str, Any], *, needs_disposable: bool = False) -> Iterator[None]:
-        """Run with `wanted` in force: as is under a shared lock, or changed under an exclusive."""
+        """Run with `wanted` in force: as is under a shared lock, or changed under an exclusive;
+        inside a held section this thread joined (`holding`) whose settings cover `wanted`, as
+        they are (the section holds the exclusive lock for it)."""
+        held = self._held if getattr(self._local, "joined", False) else None
+        if held is not None and all(k in held and held[k] == v for k, v in wanted.items()):
+            yield
+            return
         if not wanted:
             with self._lock(fcntl.LOCK_SH):
                 yield
@@ -105,6 +114,38 @@ class Gate:
                 self._snapshot = None  # re-read if the restore below does not complete
                 restore_settings(self.target, self.admin, self.ledger, made)
 
+    @contextmanager
+    def holding(self, wanted: dict[str, Any]) -> Iterator[None]:
+        """One exclusive section with `wanted` in force for several rows (overlap.batch_key):
+        the threads that `joined()` it run their rows inside it side by side, each as it would
+        run alone under the same settings; everything else waits, as for any exclusive row."""
+        if not self.perms.allow_config_changes:
+            with self._lock(fcntl.LOCK_SH):
+                diff = differences(self._baseline(), wanted)
+            if diff:
+                raise NotApplicable(
+                    f"needs --allow-config-changes (target has "
+                    f"{', '.join(f'{k} != {v!r}' for k, v in sorted(diff.items()))})"
+                )
+        with self._lock(fcntl.LOCK_EX):
+            made = apply_settings(self.target, self.admin, self.ledger, wanted)
+            self._held = dict(wanted)
+            try:
+                yield
+            finally:
+                self._held = None
+                self._snapshot = None
+                restore_settings(self.target, self.admin, self.ledger, made)
+
+    @contextmanager
+    def joined(self) -> Iterator[None]:
+        """This thread runs inside the section `holding` holds (see `settings`)."""
+        self._local.joined = True
+        try:
+            yield
+        finally:
+            self._local.joined = False
+
     def _baseline(self) -> dict[str, Any]:
         """The config outside exclusive sections; every such section restores it on exit,
         so one read per process serves every shared-lock row."""
@@ -127,6 +168,12 @@ class Gate:
         off must every handler error carry detailed_error "" (HTTP-ERROR-001)."""
         value = get_setting(self._baseline(), "ServiceSettings.EnableDeveloper")
         return value if isinstance(value, bool) else None
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        """What a check started ahead holds: no exclusive section runs beside it."""
+        with self._lock(fcntl.LOCK_SH):
+            yield
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:

@@ -170,6 +170,7 @@ def check_headers(world: World, case: HeaderCase) -> None:
         problems.append(("FILES-GET-002", "body differs from the uploaded bytes"))
     if problems:
         url = str(response.request.url)
+        kept = world.target.keep_exchange(response)  # the exchange, for after the cleanup
         ids = " ".join(f"[{req}]" for req in sorted({req for req, _ in problems}))
         raise ConformanceFailure(
             world.target.redact(
@@ -177,5 +178,6 @@ def check_headers(world: World, case: HeaderCase) -> None:
                 + "; ".join(what for _, what in problems)
                 + f"\n  actor:    uploader\n  request:  GET {url}\nReproduce with:\n  "
                 + curl_line("GET", url, uploader)
+                + (f"\n{kept}" if kept else "")
             )
         )

@@ -39,6 +39,9 @@ def _fail(world: World, req: str, what: str, response: httpx.Response, actor: Ac
         "Reproduce with:",
         "  " + curl_line(request.method, url, actor, extra),
     ]
+    kept = world.target.keep_exchange(response)  # the exchange, for after the cleanup
+    if kept:
+        lines.append(kept)
     raise ConformanceFailure(world.target.redact("\n".join(lines)))
 
 

@@ -14,6 +14,7 @@ import fcntl
 import json
 import os
 import secrets
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,7 @@ class Ledger:
         self.path = path
         self.owner = owner
         self._seq = 0
+        self._seq_lock = threading.Lock()
         # Two writers with the same owner (a rerun of cleanup, say) must not reuse keys.
         self._nonce = secrets.token_hex(3)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,8 +108,9 @@ class Ledger:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def _next_key(self) -> str:
-        self._seq += 1
-        return f"{self.owner}:{self._nonce}-{self._seq}"
+        with self._seq_lock:  # threads of one process share the writer (overlap.py)
+            self._seq += 1
+            return f"{self.owner}:{self._nonce}-{self._seq}"
 
     def bind(self, identity: dict[str, Any]) -> None:
         """The first record: which server this ledger's objects live on (see identity.py)."""

@@ -29,6 +29,11 @@ class ProbeResult:
     # True when the probe logged in with a password: that session is the suite's to end
     # (`logout`); a token the user gave is never revoked.
     logged_in: bool = False
+    # The licence as the run found it: {"licensed": bool, "sku": SkuShortName or None}. An
+    # Enterprise image without a licence file may still run licensed as the "entry" SKU
+    # (model.LicenseShortSkuMattermostEntry, which behaves as Enterprise), and guest rows and
+    # licence rows then apply where an unlicensed server's would not.
+    licence: dict[str, object] = field(default_factory=dict)
 
 
 def check_url(url: str) -> str:
@@ -163,6 +168,7 @@ def probe(
             except UsageError:  # not usable: the session we opened is ended at once
                 target.request("POST", API + "/users/logout", actor=session)
                 raise
+        licence = licence_facts(target, admin)
     finally:
         target.close()
     version = server_version or version_from_header(version_id)
@@ -173,7 +179,23 @@ def probe(
         admin=admin,
         roles=roles,
         logged_in=not token,
+        licence=licence,
     )
+
+
+def licence_facts(target: Target, admin: Actor) -> dict[str, object]:
+    """Licensed or not, and the SKU (`GET /api/v4/license/client?format=old`, api4/license.go
+    getClientLicense: IsLicensed, SkuShortName); {} when the target does not say."""
+    try:
+        response = target.request("GET", API + "/license/client?format=old", actor=admin)
+        body = response.json() if response.status_code == 200 else None
+    except (TargetFailed, ValueError):
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    licensed = str(body.get("IsLicensed", "false")) == "true"
+    sku = str(body.get("SkuShortName") or "") or None
+    return {"licensed": licensed, "sku": sku if licensed else None}
 
 
 def logout(result: ProbeResult, *, transport: httpx.BaseTransport | None = None) -> None:

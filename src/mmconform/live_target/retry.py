@@ -11,12 +11,18 @@ A transport error (connection refused or reset, a timeout) on an idempotent requ
 a few times with exponential backoff (tenacity); if the target still does not answer it is gone
 and the run stops (TargetFailed, exit 3). Non-idempotent requests are never resent after a
 transport error: the server may have acted on them.
+
+With several requests in flight (`--concurrency`), a 429 to one holds back every other request
+of the process too (`PUSHBACK`): a limited target sees the suite slow down as a whole instead of
+N requests each finding out for themselves. Every attempt holds one of the process's in-flight
+slots (traffic.IN_FLIGHT) while it is on the wire, never while it waits.
 """
 
 from __future__ import annotations
 
 import email.utils
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,7 +31,7 @@ from typing import TypeVar
 import tenacity
 
 from mmconform.errors import TargetFailed
-from mmconform.traffic import TRAFFIC
+from mmconform.traffic import IN_FLIGHT, TRAFFIC
 
 R = TypeVar("R")
 
@@ -75,6 +81,32 @@ def wait_of(headers: Mapping[str, str]) -> float:
         return DEFAULT_WAIT
 
 
+class Pushback:
+    """The moment before which the process's OTHER threads send nothing: the end of the latest
+    429's wait (the thread that got it sleeps the wait itself, and counts it)."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
+        self._owner: int | None = None
+        self._lock = threading.Lock()
+
+    def hold_until(self, moment: float) -> None:
+        with self._lock:
+            if moment > self._until:
+                self._until, self._owner = moment, threading.get_ident()
+
+    def wait(self) -> None:
+        """Before an attempt: sleep out what is left of a wait another thread was told about."""
+        with self._lock:
+            left = self._until - time.monotonic()
+            mine = self._owner == threading.get_ident()
+        if left > 0 and not mine:
+            _sleep(left)
+
+
+PUSHBACK = Pushback()
+
+
 def send(
     attempt: Callable[[], R],
     *,
@@ -103,6 +135,7 @@ def send(
             )
         # A 0 s answer still means "not now": wait one emission interval's worth at least.
         wait = max(wait, 0.05)
+        PUSHBACK.hold_until(time.monotonic() + wait)
         _sleep(wait)
         waited += wait
         TRAFFIC.count("rate_limit_wait_s", wait)
@@ -120,8 +153,10 @@ def _with_transport_retries(
     policy: Policy,
 ) -> R:
     def counted() -> R:
+        PUSHBACK.wait()
         TRAFFIC.count("requests")
-        return attempt()
+        with IN_FLIGHT.slot():
+            return attempt()
 
     attempts = policy.transport_attempts if method.upper() in IDEMPOTENT else 1
     retrying = tenacity.Retrying(

@@ -9,6 +9,7 @@ actual, and a curl line with the token replaced by a shell variable.
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -104,7 +105,8 @@ def _ident(rng: random.Random) -> str:
 
 
 class RowRunner:
-    """Holds the world, the gate and what licence rows need; runs rows one at a time."""
+    """Holds the world, the gate and what licence rows need; runs rows, several at once from
+    different threads when they are started ahead (overlap.py)."""
 
     def __init__(
         self,
@@ -117,8 +119,26 @@ class RowRunner:
         self.gate = gate
         self.version = server_version
         self.minter = minter
-        self.rng = random.Random(world.prefix)
-        self.seats_used = 0  # the count a seat-limit licence was minted for
+        self._local = threading.local()
+
+    @property
+    def rng(self) -> random.Random:
+        """The running row's own generator (seeded by prefix and row id, set in `run`): names
+        and ids do not depend on which rows ran before or beside it (overlap.py)."""
+        rng = getattr(self._local, "rng", None)
+        if rng is None:
+            rng = self._local.rng = random.Random(self.world.prefix)
+        assert isinstance(rng, random.Random)
+        return rng
+
+    @property
+    def seats_used(self) -> int:
+        """The count the running row's seat-limit licence was minted for (per thread)."""
+        return int(getattr(self._local, "seats_used", 0))
+
+    @seats_used.setter
+    def seats_used(self, value: int) -> None:
+        self._local.seats_used = value
 
     # --- preconditions -------------------------------------------------------------------------
     def actor(self, row: Row) -> Actor:
@@ -514,6 +534,7 @@ class RowRunner:
 
     # --- running ---------------------------------------------------------------------------------
     def run(self, row: Row) -> None:
+        self._local.rng = random.Random(f"{self.world.prefix}:{row.id}")
         if row.unknown_at(self.version):
             raise NotApplicable(
                 f"what a server of version {self.version} does here is unknown: "

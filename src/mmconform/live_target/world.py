@@ -11,6 +11,8 @@ import hashlib
 import random
 import secrets
 import string
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,7 @@ import httpx
 
 from mmconform.live_target.client import API, Actor, ApiError, Target
 from mmconform.live_target.ledger import Ledger
+from mmconform.traffic import IN_FLIGHT
 
 # Short codes keep usernames within Mattermost's 22 characters.
 _USER_CODES = {
@@ -159,9 +162,9 @@ class _Builder:
         self.t.secrets.add(pw)
         return pw
 
-    def user(self, actor: str) -> Actor:
+    def user(self, actor: str, password: str | None = None) -> Actor:
         username = f"{self.w.prefix}-{_USER_CODES[actor]}"
-        password = self.password()
+        password = password or self.password()
         body = self.create(
             "user",
             username,
@@ -212,10 +215,18 @@ class _Builder:
             # the group message's third member (with the uploader and the channel member)
             "gm_member": ("team", ()),
         }
-        for actor, (team, _) in plan.items():
-            user = self.user(actor)
+        # Drawn in plan order, so a seed gives the same passwords however the users overlap.
+        passwords = {actor: self.password() for actor in plan}
+
+        def one(actor: str) -> Actor:
+            team, _ = plan[actor]
+            user = self.user(actor, passwords[actor])
             if team is not None:
                 self.join_team(team, user)
+            return user
+
+        # Each user's chain is independent of the others': they overlap (--concurrency).
+        for actor, user in zip(plan, overlapping(one, list(plan)), strict=True):
             self.w.actors[actor] = user
         self.channels()  # by the uploader, now a team member
         for actor, (_, kinds) in plan.items():
@@ -329,6 +340,16 @@ class _Builder:
             self.t.api("DELETE", f"/posts/{post_id}", self.admin)
             self.w.ledger.removed(self.w.keys[f"post:{kind}:post_deleted"], "deleted")
             self.w.ledger.removed(self.w.keys[f"file:{kind}:post_deleted"], "with-post")
+
+
+def overlapping(work: Callable[[str], Actor], names: list[str]) -> list[Actor]:
+    """`work(name)` for each name, up to --concurrency at once; results in the names' order,
+    the first error raised as if sequential."""
+    width = min(IN_FLIGHT.limit, len(names))
+    if width <= 1:
+        return [work(name) for name in names]
+    with ThreadPoolExecutor(width, thread_name_prefix="mmconform-provision") as pool:
+        return list(pool.map(work, names))
 
 
 def provision(target: Target, admin: Actor, ledger: Ledger, prefix: str, seed: int) -> World:

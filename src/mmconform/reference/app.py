@@ -133,6 +133,8 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={405: routing.method_not_allowed},
     )
     app.state.mm = state
+    # Same routes, same answers, fewer tried per request (routing.IndexedRouter).
+    app.router = routing.IndexedRouter(routes=routes)
     app.router.default = routing.not_found_app
     app.router.redirect_slashes = False  # gorilla has no StrictSlash: a trailing slash misses
     return app

@@ -116,6 +116,10 @@ def _js_escape(text: str) -> str:
     return "".join(out)
 
 
+# One encoder for every body: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def json_bytes(value: Any) -> bytes:
     """Go's encoder output: compact, non-ASCII kept, no HTML escaping worries for our ids."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")

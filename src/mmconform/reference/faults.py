@@ -35,7 +35,7 @@ CLASSES = frozenset(
     }
 )
 _REQUIRED = {"name", "class", "description", "requirements"}
-_OPTIONAL = {"known_gap", "server_config", "as_version"}
+_OPTIONAL = {"known_gap", "server_config", "as_version", "also_breaks"}
 
 
 class FaultError(ValueError):
@@ -55,6 +55,8 @@ class Fault:
     # The version the fault's server emulates (X.Y.Z; None: the selftest's): for faults that
     # only exist on a server of an older version (versions.yaml).
     as_version: str | None = None
+    # Requirements the fault breaks beside `requirements`: not a kill, not an overcharge.
+    also_breaks: tuple[str, ...] = ()
 
 
 def _fault(row: Any, index: int) -> Fault:
@@ -68,6 +70,14 @@ def _fault(row: Any, index: int) -> Fault:
     reqs = row["requirements"]
     if not isinstance(reqs, list) or not reqs or not all(isinstance(r, str) for r in reqs):
         raise FaultError(f"{where} ({row['name']}): requirements must be a non-empty list of IDs")
+    also = row.get("also_breaks") or []
+    if not isinstance(also, list) or not all(isinstance(r, str) for r in also):
+        raise FaultError(f"{where} ({row['name']}): also_breaks must be a list of IDs")
+    if set(also) & set(reqs):
+        raise FaultError(
+            f"{where} ({row['name']}): {sorted(set(also) & set(reqs))} in both requirements "
+            "and also_breaks; keep each ID in one of them"
+        )
     if row["class"] not in CLASSES:
         raise FaultError(
             f"{where} ({row['name']}): class {row['class']!r} not in {sorted(CLASSES)}"
@@ -95,6 +105,7 @@ def _fault(row: Any, index: int) -> Fault:
         " ".join(str(gap).split()) if gap else None,
         {str(k): dict(v) for k, v in config.items()},
         str(version) if version is not None else None,
+        tuple(also),
     )
 
 

@@ -58,3 +58,24 @@ def apply_title(
         shown = getattr(value, "id", None) if not isinstance(value, int | float) else None
         if isinstance(shown, str):
             dynamic.parameter(name, Shown(shown))
+
+
+def attach_exchange(run_dir: Any, message: str) -> None:
+    """The failure's exchange (its exchanges.har entry) as an attachment of the running test."""
+    import json
+    from pathlib import Path
+
+    from mmconform.exchanges import as_text, read_part_entry, reference_in
+
+    ref = reference_in(message)
+    entry = read_part_entry(Path(run_dir), ref) if ref else None
+    if entry is None:
+        return
+    allure.attach(
+        as_text(entry), name=f"exchange {ref}", attachment_type=allure.attachment_type.TEXT
+    )
+    allure.attach(
+        json.dumps(entry, indent=1),
+        name=f"exchange {ref} (HAR entry)",
+        attachment_type=allure.attachment_type.JSON,
+    )

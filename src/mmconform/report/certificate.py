@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from mmconform.report.model import NOT_APPLICABLE, SCHEMA, canonical_json
+from mmconform.report.model import NOT_APPLICABLE, SCHEMA, canonical_json, is_partial
 from mmconform.report.provenance import clean_url
+from mmconform.report.shard import slice_blockers
 from mmconform.report.verdicts import (
     count_verdicts,
     derive_requirements,
@@ -58,6 +59,7 @@ def rederive(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         metas_from_results(results["requirements"]),
         results["tests"],
         (results.get("target") or {}).get("version"),
+        partial=is_partial(results),
     )
 
 
@@ -65,7 +67,10 @@ def build_certificate(
     results: dict[str, Any], results_bytes: bytes, target_url: str | None
 ) -> dict[str, Any]:
     requirements = rederive(results)
-    verdict, blockers = overall_verdict(requirements, results["tests"])
+    verdict, blockers = overall_verdict(
+        requirements, results["tests"], partial=is_partial(results), strict=results.get("strict")
+    )
+    blockers = blockers + slice_blockers(results)  # a slice is PARTIAL (report/shard.py)
     target = results.get("target") or {}
     certificate: dict[str, Any] = {
         "schema": SCHEMA,
@@ -78,6 +83,10 @@ def build_certificate(
         },
         "profile": results.get("profile"),
         "seed": results.get("seed"),
+        # A PARTIAL certificate says what was selected; the verdict covers nothing else.
+        "selection": results.get("selection") or {"partial": False},
+        # A strict certificate was judged by these accepted N/A reasons and declarations.
+        "strict": results.get("strict") or {"on": False},
         "started_at": results.get("started_at"),
         "finished_at": results.get("finished_at"),
         "requirements": {
@@ -94,5 +103,8 @@ def build_certificate(
         "blockers": blockers,
         "suite_errors": [e["nodeid"] for e in unattributed(results["tests"], requirements)],
     }
+    for key in ("shard", "merged"):  # a slice, or the slices a merged run was joined from
+        if key in results:
+            certificate[key] = results[key]
     certificate["digest"] = compute_digest(certificate)
     return certificate

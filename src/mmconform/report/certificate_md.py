@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from mmconform.report.model import CONFORMANT
+from mmconform.report.model import CONFORMANT, PARTIAL
 
 _MARK = {
     "passed": "✅ passed",
     "failed": "❌ failed",
     "not_applicable": "➖ N/A",
     "untested": "⚠️ untested",
+    "not_selected": "· not selected",
 }
 
 
@@ -26,6 +27,24 @@ def render(cert: dict[str, Any]) -> str:
         "",
         f"**Verdict: {verdict}**" + ("" if verdict == CONFORMANT else " (see blockers below)"),
         "",
+    ]
+    if verdict == PARTIAL:
+        from mmconform.selection import describe
+
+        lines += [
+            f"This run selected {_cell(describe(cert.get('selection')))}: it certifies nothing, "
+            "and says nothing of the requirements it did not select.",
+            "",
+        ]
+    strict = cert.get("strict") or {}
+    if strict.get("on"):
+        declared = ", ".join(strict.get("declared") or []) or "none"
+        lines += [
+            f"Strict certification: only version ranges and the declared capability profiles "
+            f"({_cell(declared)}) may be not applicable.",
+            "",
+        ]
+    lines += [
         "| | |",
         "|---|---|",
         f"| Target | {_cell(target.get('url'))} (server version {_cell(target.get('version'))}) |",
@@ -43,7 +62,8 @@ def render(cert: dict[str, Any]) -> str:
     counts = cert["counts"]
     lines.append(
         f"Requirements: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['not_applicable']} not applicable, {counts['untested']} untested."
+        f"{counts['not_applicable']} not applicable, {counts['untested']} untested"
+        + (f", {counts.get('not_selected', 0)} not selected." if verdict == PARTIAL else ".")
     )
     if cert["blockers"]:
         lines += ["", "## Blockers", ""] + [f"- {_cell(b)}" for b in cert["blockers"]]

@@ -3,6 +3,10 @@
 A regression is anything that was not failing before and fails now (passed → failed, passed →
 error, not applicable → failed, ...): those make `mmconform diff` exit 1. Everything else that
 changed is listed under its own heading so nothing moves silently.
+
+A PARTIAL run (mmconform.selection) says nothing of what it did not select: when either run is
+partial, only the requirements both runs selected and the tests both ran are compared, and the
+diff says so, so a subset never reads as "removed" or as a regression.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmconform.report.model import BAD_OUTCOMES, NOT_APPLICABLE, PASSED
+from mmconform.report.model import BAD_OUTCOMES, NOT_APPLICABLE, NOT_SELECTED, PASSED, is_partial
 from mmconform.report.testids import normalise
 
 CATEGORIES = (
@@ -87,6 +91,8 @@ class RunDiff:
     new_label: str
     requirements: Section
     tests: Section
+    # Set when either run is PARTIAL: what the comparison was restricted to.
+    scope: str | None = None
 
     @property
     def regressions(self) -> int:
@@ -98,7 +104,8 @@ class RunDiff:
 def _label(results: Mapping[str, Any], name: str) -> str:
     target = results.get("target") or {}
     version = target.get("version") or "unknown version"
-    return f"{name} ({target.get('url') or 'unknown target'}, {version})"
+    partial = ", PARTIAL" if is_partial(dict(results)) else ""
+    return f"{name} ({target.get('url') or 'unknown target'}, {version}{partial})"
 
 
 def diff_runs(
@@ -116,11 +123,30 @@ def diff_runs(
     test_details = {
         normalise(t["nodeid"]): t.get("message") or t.get("reason") or "" for t in new["tests"]
     }
+    old_reqs, new_reqs = verdicts(old), verdicts(new)
+    old_tests, new_tests = outcomes(old), outcomes(new)
+    scope = None
+    if is_partial(dict(old)) or is_partial(dict(new)):
+        both = {
+            k
+            for k in set(old_reqs) & set(new_reqs)
+            if NOT_SELECTED not in (old_reqs[k], new_reqs[k])
+        }
+        old_reqs = {k: v for k, v in old_reqs.items() if k in both}
+        new_reqs = {k: v for k, v in new_reqs.items() if k in both}
+        ran = set(old_tests) & set(new_tests)
+        old_tests = {k: v for k, v in old_tests.items() if k in ran}
+        new_tests = {k: v for k, v in new_tests.items() if k in ran}
+        scope = (
+            f"a PARTIAL run is compared only where both runs ran: {len(both)} requirement(s), "
+            f"{len(ran)} test(s)"
+        )
     return RunDiff(
         old_label=_label(old, old_name),
         new_label=_label(new, new_name),
-        requirements=compare(verdicts(old), verdicts(new), req_details),
-        tests=compare(outcomes(old), outcomes(new), test_details),
+        requirements=compare(old_reqs, new_reqs, req_details),
+        tests=compare(old_tests, new_tests, test_details),
+        scope=scope,
     )
 
 
@@ -140,6 +166,8 @@ def _first_line(text: str | None) -> str:
 
 def render_text(diff: RunDiff) -> str:
     lines = [f"old: {diff.old_label}", f"new: {diff.new_label}"]
+    if diff.scope:
+        lines.append(f"scope: {diff.scope}")
     for title, section in (("Requirements", diff.requirements), ("Tests", diff.tests)):
         lines.append(f"{title}: {section.total()} change(s)")
         for name, heading in CATEGORIES:
@@ -179,6 +207,8 @@ def render_markdown(diff: RunDiff) -> str:
         f"Old: {_md_cell(diff.old_label)}  ",
         f"New: {_md_cell(diff.new_label)}",
     ]
+    if diff.scope:
+        lines += ["", f"_{_md_cell(diff.scope)}_"]
     for title, section in (("Requirements", diff.requirements), ("Tests", diff.tests)):
         if not section.total():
             lines += ["", f"**{title}**: no change"]
@@ -206,6 +236,7 @@ def render_json(diff: RunDiff) -> str:
         "old": diff.old_label,
         "new": diff.new_label,
         "regressions": diff.regressions,
+        "scope": diff.scope,
         "requirements": section(diff.requirements),
         "tests": section(diff.tests),
     }

@@ -49,7 +49,9 @@ def finalize_run(run_dir: Path, *, target_url: str, sign_key: Path | None = None
     cert_path = run_dir / CERTIFICATE_NAME
     write_json(cert_path, certificate)
     (run_dir / CERTIFICATE_MD_NAME).write_text(render(certificate), encoding="utf-8")
-    summary = summarize(rederive(results), results["tests"])
+    summary = summarize(
+        rederive(results), results["tests"], results.get("selection"), results.get("strict")
+    )
     return dataclasses.replace(
         summary,
         certificate=cert_path,

@@ -54,8 +54,28 @@ def _table(head: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
     return "".join(out)
 
 
+def _exchange_html(test: Mapping[str, Any], exchanges: Mapping[str, Mapping[str, Any]]) -> str:
+    """The failure's request and response from exchanges.har, folded away."""
+    ref = (
+        (test.get("exchange") or {}).get("entry")
+        if isinstance(test.get("exchange"), dict)
+        else None
+    )
+    entry = exchanges.get(str(ref)) if ref else None
+    if entry is None:
+        return ""
+    from mmconform.exchanges import as_text
+
+    return (
+        f'<details class="exchange"><summary>exchange (exchanges.har entry {_e(ref)})</summary>'
+        f"<pre>{_e(as_text(entry))}</pre></details>"
+    )
+
+
 def _failed_section(
-    requirements: Mapping[str, Mapping[str, Any]], tests: Mapping[str, Mapping[str, Any]]
+    requirements: Mapping[str, Mapping[str, Any]],
+    tests: Mapping[str, Mapping[str, Any]],
+    exchanges: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     failed = [(r, e) for r, e in sorted(requirements.items()) if e.get("verdict") == FAILED]
     if not failed:
@@ -74,11 +94,31 @@ def _failed_section(
                 f'<p class="id"><code>{_e(nodeid)}</code> '
                 f'<span class="{_e(test.get("outcome"))}">{_e(test.get("outcome"))}</span></p>'
                 f"<pre>{_e(test.get('message') or '')}</pre>"
+                + _exchange_html(test, exchanges or {})
             )
     return "".join(parts)
 
 
-def render_page(results: Mapping[str, Any], specs_digest: str | None = None) -> str:
+def _licence_text(licence: Any) -> str | None:
+    if not isinstance(licence, Mapping) or "licensed" not in licence:
+        return None
+    return f"licensed, SKU {licence.get('sku') or 'unknown'}" if licence["licensed"] else "none"
+
+
+def _selection_text(selection: Any) -> str | None:
+    """What a PARTIAL run selected (None for the whole suite: nothing to say)."""
+    from mmconform.selection import describe
+
+    if not isinstance(selection, Mapping) or not selection.get("partial"):
+        return None
+    return f"PARTIAL: {describe(selection)}; certifies nothing"
+
+
+def render_page(
+    results: Mapping[str, Any],
+    specs_digest: str | None = None,
+    exchanges: Mapping[str, Mapping[str, Any]] | None = None,
+) -> str:
     """The whole page for one results.json document (`specs_digest` from its certificate)."""
     summary = results.get("summary") or {}
     verdict = str(summary.get("verdict") or "")
@@ -92,10 +132,12 @@ def render_page(results: Mapping[str, Any], specs_digest: str | None = None) -> 
     facts = [
         ("Target", target.get("url")),
         ("Server version", target.get("version")),
+        ("Licence (as found)", _licence_text(target.get("licence"))),
         ("Profile", results.get("profile")),
         ("Seed", results.get("seed")),
         ("Suite", f"{suite.get('version') or ''} {suite.get('git_revision') or ''}".strip()),
         ("Specs digest", specs_digest),
+        ("Selection", _selection_text(results.get("selection"))),
         ("Started", results.get("started_at")),
         ("Finished", results.get("finished_at")),
     ]
@@ -145,7 +187,7 @@ def render_page(results: Mapping[str, Any], specs_digest: str | None = None) -> 
                 ),
             )
         )
-    body.append(_failed_section(requirements, tests))
+    body.append(_failed_section(requirements, tests, exchanges))
     not_applicable = [
         (r, e) for r, e in sorted(requirements.items()) if e.get("verdict") == NOT_APPLICABLE
     ]
@@ -217,5 +259,11 @@ def write_page(run: Path, output: Path | None = None) -> Path:
         except (ValueError, AttributeError):
             digest = None  # the page does not vouch for the certificate; verify does
     path = output or folder / PAGE_NAME
-    path.write_text(render_page(results, digest), encoding="utf-8")
+    from mmconform.exchanges import iter_entries
+
+    try:
+        exchanges = {str(e.get("comment")): e for e in iter_entries(folder)}
+    except (OSError, ValueError):
+        exchanges = {}  # a damaged exchanges.har: the page still shows every verdict
+    path.write_text(render_page(results, digest, exchanges), encoding="utf-8")
     return path

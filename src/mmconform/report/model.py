@@ -23,13 +23,17 @@ ERROR = "error"
 NOT_APPLICABLE = "not_applicable"
 SKIPPED = "skipped"
 UNTESTED = "untested"
+# A partial run (mmconform.selection) did not select any test of the requirement.
+NOT_SELECTED = "not_selected"
 
 TEST_OUTCOMES = (PASSED, FAILED, NOT_APPLICABLE, SKIPPED, ERROR)
-REQUIREMENT_VERDICTS = (PASSED, FAILED, NOT_APPLICABLE, UNTESTED)
+REQUIREMENT_VERDICTS = (PASSED, FAILED, NOT_APPLICABLE, UNTESTED, NOT_SELECTED)
 BAD_OUTCOMES = frozenset({FAILED, ERROR})
 
 CONFORMANT = "CONFORMANT"
 NOT_CONFORMANT = "NOT CONFORMANT"
+# The verdict of a run that left out some of the suite's tests: never a certification.
+PARTIAL = "PARTIAL"
 
 # The prefix of a skip reason that marks a test as not applicable to this target.
 NOT_APPLICABLE_PREFIX = "not applicable:"
@@ -90,6 +94,12 @@ def load_results(run: Path) -> dict[str, Any]:
         if not isinstance(entry, dict) or entry.get("verdict") not in REQUIREMENT_VERDICTS:
             raise UsageError(f"{path}: requirement {req_id} has no valid 'verdict'; {fix}")
     return data
+
+
+def is_partial(results: dict[str, Any]) -> bool:
+    """results.json (or a certificate) of a run that selected only part of the suite."""
+    selection = results.get("selection")
+    return isinstance(selection, dict) and bool(selection.get("partial"))
 
 
 def require_verdict(data: dict[str, Any], run: Path) -> dict[str, Any]:

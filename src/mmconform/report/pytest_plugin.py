@@ -35,22 +35,23 @@ from mmconform.traffic import TRAFFIC, Traffic
 
 REQUIREMENTS_PROPERTY = "mm_requirements"
 TRAFFIC_OUTPUT = "mm_traffic"
+SELECTION_OUTPUT = "mm_selection"
+# Where the main plugin leaves its selection (mmconform.plugin.SELECTION_ATTR).
+_SELECTION_ATTR = "_mmconform_selection"
 INTERRUPTED = "INTERRUPTED"
 # Credentials the main plugin may have been handed; their literal values are scrubbed everywhere.
 _SECRET_OPTIONS = ("mm_token", "mm_password")
-# The main plugin's environment fallbacks (secrets belong in the environment, not in argv).
-_ENV = {
-    "mm_url": "MMCONFORM_URL",
-    "mm_token": "MMCONFORM_TOKEN",
-    "mm_password": "MMCONFORM_PASSWORD",
-}
 
 
 def main_option(config: pytest.Config, dest: str) -> Any:
-    """An option of the main plugin, or its environment twin, or None when neither exists."""
+    """An option of the main plugin, or its environment twin (the one table,
+    mmconform.options), or None when neither exists (this plugin also runs without it)."""
     value = config.getoption(dest, default=None)
-    if value is None and dest in _ENV:
-        value = os.environ.get(_ENV[dest]) or None
+    if value is None:
+        from mmconform.options import OPTIONS, plugin_dest
+
+        env = next((o.env for o in OPTIONS if plugin_dest(o) == dest), None)
+        value = (os.environ.get(env) or None) if env else None
     return value
 
 
@@ -88,15 +89,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _hypothesis_home(config: pytest.Config) -> None:
-    """Hypothesis' own storage (example database, constants and unicode caches) goes to the run
-    folder instead of `.hypothesis/` in the user's working directory (an explicit
-    HYPOTHESIS_STORAGE_DIRECTORY wins). Without a run folder it stays Hypothesis' default."""
+    """Hypothesis' own storage goes to mmconform's cache folder instead of `.hypothesis/` in
+    the user's working directory (an explicit HYPOTHESIS_STORAGE_DIRECTORY wins). The suite
+    keeps no example database (fuzz settings have `database=None`: replay is by seed only), so
+    what is stored there is derived data only: the unicode character tables Hypothesis builds on
+    first use. Built in every fresh run folder they cost ~1-2 s per run (`mmconform selftest`
+    pays that per fault); in the cache, once. Without a run folder (plain pytest of our own
+    tests) Hypothesis keeps its default."""
     run_dir = config.getoption("mm_reports", default=None)
     if not run_dir or os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         return
     from hypothesis.configuration import set_hypothesis_home_dir
 
-    set_hypothesis_home_dir(Path(run_dir) / ".hypothesis")
+    set_hypothesis_home_dir(hypothesis_cache(Path(run_dir)))
+
+
+def hypothesis_cache(run_dir: Path) -> Path:
+    """`$XDG_CACHE_HOME/mmconform/hypothesis` (`~/.cache/...`), or the run folder's own when
+    that cannot be made."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    home = Path(base) / "mmconform" / "hypothesis"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return run_dir / ".hypothesis"
+    return home
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -175,7 +192,7 @@ def _bracketed(name: str) -> str | None:
     return rest[:-1] if sep and rest.endswith("]") else None
 
 
-def _operation_of(item: pytest.Item) -> str | None:
+def operation_of(item: pytest.Item) -> str | None:
     """The operationId the test exercises: its schemathesis operation, or its matrix row's."""
     from mmconform.operations import OPERATION_IDS
 
@@ -211,6 +228,10 @@ class ResultsCollector:
         self.registry, self.registry_info = self._load_registry()
         # Every process's requests and 429s (workers report theirs through xdist workeroutput).
         self.traffic = Traffic()
+        # Tests left out of the collection (ours and pytest's -k/-m/--deselect), and kept.
+        self.deselected = 0
+        self.selected: int | None = None
+        self.worker_selection: dict[str, Any] | None = None
 
     def _load_registry(self) -> tuple[Any, dict[str, Any]]:
         from mmconform.registry import default_path, load_registry
@@ -246,7 +267,7 @@ class ResultsCollector:
 
         found = [v for k, v in item.user_properties if k == REQUIREMENTS_PROPERTY]
         ids = str(found[0]).split(",") if found else []
-        apply_labels(self.registry, ids, _operation_of(item))
+        apply_labels(self.registry, ids, operation_of(item))
         try:
             return (yield)
         finally:
@@ -259,6 +280,54 @@ class ResultsCollector:
             if isinstance(label, str):  # schemathesis' operation, set by the fuzz modules too
                 params["operation"] = label
             apply_title(self.registry, ids, function, case, params)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.selected = len(session.items)
+
+    def strict_policy(self) -> dict[str, Any] | None:
+        """The --mm-strict policy (None: not strict); on by default for the certify profile."""
+        from mmconform.capabilities import load_capabilities
+        from mmconform.fuzz.profiles import load_fuzz_data
+        from mmconform.selection import split_values
+
+        strict = main_option(self.config, "mm_strict")
+        if isinstance(strict, str):  # the environment twin, when the main plugin is absent
+            strict = strict.strip().lower() in ("1", "true", "yes", "on")
+        profile = self.config.getoption("mm_profile", default=None)
+        if strict is None and profile:
+            try:
+                strict = load_fuzz_data().profile(str(profile)).strict
+            except UsageError:
+                strict = False
+        if not strict:
+            return None
+        declared = main_option(self.config, "mm_declare")
+        if isinstance(declared, str):
+            declared = [declared]
+        try:
+            return load_capabilities().policy(split_values(declared))
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def selection(self) -> dict[str, Any]:
+        """What this run selected (mmconform.selection.SelectionFacts), from the collecting
+        process: this one, or under xdist the first worker (they all collect the same)."""
+        from mmconform.selection import SelectionFacts
+
+        if self.worker_selection is not None:
+            return self.worker_selection
+        ours: dict[str, Any] = getattr(self.config, _SELECTION_ATTR, None) or {}
+        selected = self.selected if self.selected is not None else len(self.records)
+        by_us = int(ours.get("deselected") or 0)
+        return SelectionFacts(
+            collected=selected + self.deselected,
+            selected=selected,
+            criteria=dict(ours.get("criteria") or {}),
+            deselected_by_pytest=max(0, self.deselected - by_us),
+        ).as_json()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed and not self.is_worker:
@@ -302,6 +371,9 @@ class ResultsCollector:
             record.outcome = ERROR if report.when == "setup" else FAILED
             record.message = _failure_text(report)
             record.named = bracketed_ids(report.longreprtext or "")
+            from mmconform.exchanges import reference_in
+
+            record.exchange = reference_in(report.longreprtext or "")
         else:
             record.outcome = PASSED
 
@@ -310,11 +382,14 @@ class ResultsCollector:
         output = getattr(node, "workeroutput", None) or {}
         if isinstance(output.get(TRAFFIC_OUTPUT), dict):
             self.traffic.add(output[TRAFFIC_OUTPUT])
+        if isinstance(output.get(SELECTION_OUTPUT), dict) and self.worker_selection is None:
+            self.worker_selection = output[SELECTION_OUTPUT]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
             workeroutput[TRAFFIC_OUTPUT] = TRAFFIC.as_dict()
+            workeroutput[SELECTION_OUTPUT] = self.selection()
         allure_dir = getattr(self.config.option, "allure_report_dir", None)
         if allure_dir and not self.is_worker and not self.config.option.collectonly:
             from mmconform.report.allure_files import write_allure_files
@@ -379,6 +454,24 @@ class ResultsCollector:
         self.traffic = total
         return total.as_dict()
 
+    def _shard(self, seed: Any) -> dict[str, Any] | None:
+        """The slice's facts under `--mm-shard K/N` (report/shard.py), else None."""
+        text = self.config.getoption("mm_shard", default=None)
+        if not text:
+            return None
+        from mmconform.report.provenance import clean_url
+        from mmconform.report.shard import parse_shard, slice_facts
+
+        k, n = parse_shard(str(text), "--mm-shard")
+        target = {
+            "url": clean_url(main_option(self.config, "mm_url")),
+            "version": detected_version(self.config),
+        }
+        profile = self.config.getoption("mm_profile", default=None)
+        return slice_facts(
+            k, n, seed=int(seed) if seed is not None else None, profile=profile, target=target
+        )
+
     def write(self, run_dir: Path, interrupted: str | None = None) -> Path:
         seed = self.config.getoption("mm_seed", default=None)
         context = RunContext(
@@ -390,6 +483,10 @@ class ResultsCollector:
             finished_at=now_utc(),
             registry=self.registry_info,
             traffic=self._traffic(),
+            selection=self.selection(),
+            strict=self.strict_policy(),
+            target_licence=getattr(self.config, "_mmconform_target_licence", None),
+            shard=self._shard(seed),
         )
         document = build_results(
             list(self.records.values()), self.metas(), context, self._scrubber()

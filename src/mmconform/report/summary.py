@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mmconform.report.model import CONFORMANT, NOT_CONFORMANT, TEST_OUTCOMES
+from mmconform.report.model import CONFORMANT, NOT_CONFORMANT, PARTIAL, TEST_OUTCOMES
 from mmconform.report.verdicts import count_verdicts, overall_verdict, unattributed
 
 
@@ -32,17 +32,35 @@ class RunSummary:
     titles: Mapping[str, str] = field(default_factory=dict)
     # Why requirements were not applicable: (reason, IDs), most IDs first.
     not_applicable_reasons: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # A run of a selected subset (mmconform.selection): its verdict is PARTIAL.
+    partial: bool = False
+    selected: str = "the whole suite"
+    not_selected: int = 0
+    # --strict: the declared capability profiles (None: not strict).
+    strict_declared: tuple[str, ...] | None = None
 
     @property
     def verdict(self) -> str:
+        if self.partial:
+            return PARTIAL
         return CONFORMANT if self.conformant else NOT_CONFORMANT
+
+    @property
+    def ok(self) -> bool:
+        """Exit 0: conformant, or a partial run whose selected requirements block nothing."""
+        return self.conformant or (self.partial and not self.blockers)
 
     def lines(self) -> list[str]:
         total = self.passed + self.failed + self.not_applicable + self.untested
+        total += self.not_selected
         out = [
             f"Requirements: {self.passed} passed, {self.failed} failed, "
-            f"{self.not_applicable} not applicable, {self.untested} untested ({total} total)"
+            f"{self.not_applicable} not applicable, {self.untested} untested"
+            + (f", {self.not_selected} not selected" if self.partial else "")
+            + f" ({total} total)"
         ]
+        if self.partial:
+            out.append(f"Selected: {self.selected} (a PARTIAL run certifies nothing)")
         if self.tests:
             parts = [f"{self.tests.get(o, 0)} {o.replace('_', ' ')}" for o in TEST_OUTCOMES]
             out.append("Tests: " + ", ".join(parts))
@@ -57,6 +75,9 @@ class RunSummary:
             out.append("Not applicable:")
             for reason, ids in self.not_applicable_reasons:
                 out.append(f"  - {reason}: {', '.join(ids)}")
+        if self.strict_declared is not None:
+            declared = ", ".join(self.strict_declared) or "none"
+            out.append(f"Strict: N/A only for version ranges and declared profiles ({declared})")
         out.append(f"Verdict: {self.verdict}")
         # Every blocker, with the requirement's title: the list is what the user acts on.
         for blocker in self.blockers:
@@ -79,10 +100,16 @@ def traffic_line(traffic: Mapping[str, Any]) -> str:
 
 
 def summarize(
-    requirements: Mapping[str, Mapping[str, Any]], tests: list[dict[str, Any]]
+    requirements: Mapping[str, Mapping[str, Any]],
+    tests: list[dict[str, Any]],
+    selection: Mapping[str, Any] | None = None,
+    strict: Mapping[str, Any] | None = None,
 ) -> RunSummary:
+    from mmconform.selection import describe
+
+    partial = bool((selection or {}).get("partial"))
     counts = count_verdicts(requirements)
-    verdict, blockers = overall_verdict(requirements, tests)
+    verdict, blockers = overall_verdict(requirements, tests, partial=partial, strict=strict)
     return RunSummary(
         passed=counts["passed"],
         failed=counts["failed"],
@@ -94,6 +121,14 @@ def summarize(
         suite_errors=tuple(e["nodeid"] for e in unattributed(tests, requirements)),
         titles={r: str(e.get("title") or "") for r, e in requirements.items()},
         not_applicable_reasons=na_reasons(requirements),
+        partial=partial,
+        selected=describe(selection),
+        not_selected=counts.get("not_selected", 0),
+        strict_declared=(
+            tuple(str(d) for d in strict.get("declared") or [])
+            if strict and strict.get("on")
+            else None
+        ),
     )
 
 

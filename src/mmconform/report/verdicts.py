@@ -14,6 +14,13 @@ verdicts from the evidence, so the rules live in exactly one place:
   of the suite, charged to no requirement, listed in results.json and blocking conformance,
   because guessing would charge every ID the test carries for a fault it may not have seen;
 - not applicable if every one of its tests was not applicable; otherwise untested;
+- in a PARTIAL run (one that left out some collected tests, mmconform.selection) a requirement
+  none of whose tests ran is `not_selected`, and the overall verdict is PARTIAL whatever the
+  selected requirements gave: a subset is never a certification, in either direction; its
+  blockers still list what failed among the selected requirements;
+- in a strict run (`strict`, results.json's policy) a requirement that is not applicable
+  blocks conformance unless each of its reasons is a version range or is covered by a
+  capability profile the run declared (mmconform.capabilities);
 - CONFORMANT only when every applicable MUST requirement passed. A requirement the registry does
   not know (so its level is unknown) also blocks conformance: a certificate must not be granted on
   evidence the registry cannot vouch for.
@@ -32,6 +39,8 @@ from mmconform.report.model import (
     FAILED,
     NOT_APPLICABLE,
     NOT_CONFORMANT,
+    NOT_SELECTED,
+    PARTIAL,
     PASSED,
     UNTESTED,
 )
@@ -163,8 +172,10 @@ def derive_requirements(
     metas: Mapping[str, RequirementMeta],
     tests: list[dict[str, Any]],
     server_version: str | None,
+    *,
+    partial: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """The `requirements` block of results.json."""
+    """The `requirements` block of results.json (`partial`: the run selected a subset)."""
     by_req: dict[str, list[dict[str, Any]]] = {}
     for test in tests:
         for req_id in counted_requirements(test, metas):
@@ -180,6 +191,8 @@ def derive_requirements(
         if meta.outside_range(server_version):
             verdict = NOT_APPLICABLE
             reasons = [f"server version {server_version} outside range {meta.versions}"]
+        elif partial and not req_tests:
+            verdict, reasons = NOT_SELECTED, ["no test of it was selected in this partial run"]
         else:
             verdict, reasons = _judge(req_tests)
         result[req_id] = {
@@ -197,8 +210,13 @@ def derive_requirements(
 def overall_verdict(
     requirements: Mapping[str, Mapping[str, Any]],
     tests: Iterable[Mapping[str, Any]] = (),
+    *,
+    partial: bool = False,
+    strict: Mapping[str, Any] | None = None,
 ) -> tuple[str, list[str]]:
-    """CONFORMANT or NOT CONFORMANT, with one line per requirement that blocks conformance.
+    """CONFORMANT or NOT CONFORMANT, with one line per requirement that blocks conformance;
+    PARTIAL for a `partial` run, with the blockers among what it selected. `strict`: the
+    policy of a strict run (its N/A must be version ranges or declared capabilities).
 
     `tests` (when given) adds a line per unattributed failure: a suite error is never
     conformant, and it is not any requirement's failure either.
@@ -216,13 +234,40 @@ def overall_verdict(
             counted += 1
             if verdict in (FAILED, UNTESTED):
                 blockers.append(f"MUST {req_id} {verdict}")
+    blockers += strict_blockers(requirements, strict)
+    if partial:
+        return PARTIAL, blockers
     if not requirements or (counted == 0 and not blockers):
         blockers.append("no MUST requirement was evaluated; check the registry")
     return (NOT_CONFORMANT if blockers else CONFORMANT), blockers
 
 
+def strict_blockers(
+    requirements: Mapping[str, Mapping[str, Any]], strict: Mapping[str, Any] | None
+) -> list[str]:
+    """Under --strict: one line per N/A requirement a version range or a declared capability
+    does not explain."""
+    if not strict or not strict.get("on"):
+        return []
+    from mmconform.capabilities import accepted
+
+    out = []
+    for req_id in sorted(requirements):
+        entry = requirements[req_id]
+        if entry.get("retired") or entry.get("verdict") != NOT_APPLICABLE:
+            continue
+        reasons = [str(r) for r in entry.get("reasons") or []] or ["no reason given"]
+        bad = [r for r in reasons if not accepted(r, strict)]
+        if bad:
+            out.append(
+                f"strict: {req_id} not applicable ({bad[0].removeprefix('not applicable: ')}); "
+                "only version ranges and declared capability profiles (--declare) may be N/A"
+            )
+    return out
+
+
 def count_verdicts(requirements: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-    counts = {PASSED: 0, FAILED: 0, NOT_APPLICABLE: 0, UNTESTED: 0}
+    counts = {PASSED: 0, FAILED: 0, NOT_APPLICABLE: 0, UNTESTED: 0, NOT_SELECTED: 0}
     for entry in requirements.values():
         counts[entry["verdict"]] = counts.get(entry["verdict"], 0) + 1
     return counts

@@ -18,10 +18,12 @@ from mmconform.report.model import (
     NOT_CONFORMANT,
     RESULTS_NAME,
     SCHEMA,
+    is_partial,
     load_results,
     read_json,
     require_verdict,
 )
+from mmconform.report.shard import merged_problems
 from mmconform.report.verdicts import overall_verdict
 
 # Run facts the certificate copies from results.json; they must agree.
@@ -102,13 +104,43 @@ def _check_verdicts(cert: dict[str, Any], results: dict[str, Any], out: Verifica
             out.mismatches.append(
                 f"{req_id}: results.json states {recorded}, its tests give {want}"
             )
-    overall, _ = overall_verdict(derived, results["tests"])
+    partial = is_partial(results)
+    if is_partial(cert) != partial:
+        out.mismatches.append(
+            f"selection: certificate says {'PARTIAL' if is_partial(cert) else 'whole suite'}, "
+            f"results.json {'PARTIAL' if partial else 'whole suite'}"
+        )
+    elif (cert.get("selection") or {"partial": False}) != (
+        results.get("selection") or {"partial": False}
+    ):
+        out.mismatches.append("selection: certificate and results.json select differently")
+    strict = results.get("strict")
+    if (cert.get("strict") or {"on": False}) != (strict or {"on": False}):
+        out.mismatches.append("strict: certificate and results.json state different policies")
+    overall, _ = overall_verdict(derived, results["tests"], partial=partial, strict=strict)
+    out.mismatches.extend(merged_problems(results))
+    for key in ("shard", "merged"):
+        if cert.get(key) != results.get(key):
+            out.mismatches.append(f"{key}: certificate and results.json disagree")
     if cert.get("verdict") != overall:
         out.mismatches.append(
             f"verdict: certificate says {cert.get('verdict')}, evidence gives {overall}"
         )
-    own, _ = overall_verdict(stated) if stated else ("absent", [])
-    if cert.get("suite_errors"):  # unattributed failures block conformance on their own
+    # The certificate keeps N/A reasons in its not_applicable list, not per requirement.
+    na_reasons = {
+        str(e.get("id")): list(e.get("reasons") or [])
+        for e in cert.get("not_applicable") or []
+        if isinstance(e, dict)
+    }
+    stated_full = {
+        k: {**v, "reasons": na_reasons.get(k, [])} for k, v in stated.items() if isinstance(v, dict)
+    }
+    own, _ = (
+        overall_verdict(stated_full, partial=partial, strict=cert.get("strict"))
+        if stated
+        else ("absent", [])
+    )
+    if cert.get("suite_errors") and not partial:  # unattributed failures block on their own
         own = NOT_CONFORMANT
     if stated and cert.get("verdict") != own:
         out.mismatches.append(

@@ -56,6 +56,12 @@ class Kill:
     run: str
     known_gap: str | None = None
     error: str | None = None
+    # "selected": only the tests that can charge the declared requirements ran; "whole suite".
+    mode: str = "whole suite"
+
+
+SELECTED_MODE = "selected"
+WHOLE_MODE = "whole suite"
 
 
 @dataclass
@@ -70,6 +76,7 @@ class SelftestReport:
     jobs: int = 1
     shard: str | None = None
     strict_attribution: bool = False
+    mode: str = WHOLE_MODE  # how each fault's run selected its tests (the clean run: all)
 
     @property
     def ok(self) -> bool:
@@ -90,6 +97,7 @@ class SelftestReport:
             "jobs": self.jobs,
             "shard": self.shard,
             "strict_attribution": self.strict_attribution,
+            "per_fault_mode": self.mode,
             "wall_seconds": round(self.wall_seconds, 1),
             "verdict": "PASS" if self.ok else "FAIL",
             "clean": {
@@ -123,11 +131,16 @@ def _run_name(outcome: Outcome) -> str:
     return str(outcome.results.parent) if outcome.results is not None else str(outcome.log)
 
 
-def judge_fault(fault: Fault, outcome: Outcome, strict_attribution: bool = False) -> Kill:
+def judge_fault(
+    fault: Fault, outcome: Outcome, strict_attribution: bool = False, mode: str = WHOLE_MODE
+) -> Kill:
     """Killed, or with `strict_attribution` overcharged when it also failed undeclared IDs
     (listed in `also_failed` either way)."""
     caught = tuple(r for r in fault.requirements if r in outcome.failed)
-    also = tuple(r for r in outcome.failed if r not in fault.requirements)
+    # What else failed, but for what the fault is declared to break as well (also_breaks).
+    also = tuple(
+        r for r in outcome.failed if r not in fault.requirements and r not in fault.also_breaks
+    )
     if outcome.error is not None:
         status = ERROR
     elif fault.known_gap:
@@ -150,6 +163,7 @@ def judge_fault(fault: Fault, outcome: Outcome, strict_attribution: bool = False
         run=_run_name(outcome),
         known_gap=fault.known_gap,
         error=outcome.error,
+        mode=mode,
     )
 
 
@@ -162,6 +176,7 @@ def judge(
     jobs: int,
     wall_seconds: float,
     strict_attribution: bool = False,
+    mode: str = WHOLE_MODE,
 ) -> SelftestReport:
     clean_status = FAILED if clean.failed else PASSED
     if clean.error is not None:
@@ -172,8 +187,9 @@ def judge(
         clean_status=clean_status,
         clean_failed=clean.failed,
         clean_run=_run_name(clean),
-        kills=[judge_fault(f, o, strict_attribution) for f, o in faulty],
+        kills=[judge_fault(f, o, strict_attribution, mode) for f, o in faulty],
         wall_seconds=wall_seconds,
         jobs=jobs,
         strict_attribution=strict_attribution,
+        mode=mode,
     )

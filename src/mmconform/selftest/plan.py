@@ -21,7 +21,9 @@ def load_faults(names: Sequence[str] = (), registry: Registry | None = None) -> 
         raise UsageError(f"{exc}; fix src/mmconform/reference/faults.yaml") from None
     registry = registry or load_registry()
     for fault in catalogue.values():
-        registry.check_ids(list(fault.requirements), f"faults.yaml fault {fault.name}")
+        registry.check_ids(
+            [*fault.requirements, *fault.also_breaks], f"faults.yaml fault {fault.name}"
+        )
     unknown = [n for n in names if n not in catalogue]
     if unknown:
         raise UsageError(

@@ -18,6 +18,15 @@ _MARK = {
 }
 
 
+def _mode_text(mode: str) -> str:
+    if mode == "selected":
+        return (
+            "**selected** (only the tests that can charge the fault's declared requirements; "
+            "'also failed' lists only what those tests charged)"
+        )
+    return "**whole suite**"
+
+
 def markdown(report: SelftestReport) -> str:
     counts = ", ".join(f"{v} {k}" for k, v in sorted(report.counts().items()))
     lines = [
@@ -26,6 +35,7 @@ def markdown(report: SelftestReport) -> str:
         f"- profile `{report.profile}`, seed {report.seed}, {report.jobs} job(s), "
         + (f"shard {report.shard}, " if report.shard else "")
         + f"wall time {report.wall_seconds:.0f} s",
+        f"- per-fault runs: {_mode_text(report.mode)}; the clean server runs the whole suite",
         f"- clean reference server: **{report.clean_status}**"
         + (f" (failed: {', '.join(report.clean_failed)})" if report.clean_failed else ""),
         f"- faults: {len(report.kills)} ({counts})",
@@ -66,7 +76,8 @@ def terminal_lines(report: SelftestReport) -> list[str]:
     counts = ", ".join(f"{v} {k}" for k, v in sorted(report.counts().items()))
     out.append(
         f"selftest {'PASS' if report.ok else 'FAIL'}: {len(report.kills)} fault(s) ({counts}), "
-        f"{report.wall_seconds:.0f} s wall with {report.jobs} job(s)"
+        f"{report.wall_seconds:.0f} s wall with {report.jobs} job(s), per-fault runs: "
+        f"{report.mode}"
     )
     return out
 

@@ -35,6 +35,11 @@ class RunSpec:
     reports: Path
     workers: int = 1
     as_version: str | None = None  # the servers emulate this version (None: the default)
+    # Per-fault runs select only the tests that can charge the fault's declared requirements
+    # (mmconform.selection): a fault is killed only by those, so the verdict is the same as a
+    # whole-suite run's, at a fraction of the cost. False: the whole suite for every fault
+    # (--strict-attribution must see a charge on any requirement).
+    select_declared: bool = True
 
 
 def server_config(faults: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -91,6 +96,18 @@ def _child_env(login: str, password: str) -> dict[str, str]:
     return env
 
 
+def selection_args(spec: RunSpec, faults: tuple[str, ...]) -> list[str]:
+    """`--requirement ID` for every declared requirement of `faults` (none for the clean
+    server, or when the spec runs the whole suite per fault)."""
+    if not faults or not spec.select_declared:
+        return []
+    from mmconform.reference.faults import load_catalogue
+
+    catalogue = load_catalogue()
+    ids = dict.fromkeys(r for name in faults for r in catalogue[name].requirements)
+    return [arg for req_id in ids for arg in ("--requirement", req_id)]
+
+
 def _run_child(
     spec: RunSpec,
     server: RunningServer,
@@ -98,6 +115,7 @@ def _run_child(
     out_dir: Path,
     log: Path,
     restricted: bool,
+    selection: list[str],
 ) -> int:
     """Prepare the running server, run `mmconform run` against it; the child's exit code."""
     if server.signing_key_path is None:  # pragma: no cover - own data dir always has one
@@ -131,6 +149,7 @@ def _run_child(
         "--allow-license-changes",
         "--license-file",
         str(licence_path),
+        *selection,
         "--",
         "--mm-disposable",
         "--mm-signing-key",
@@ -162,7 +181,15 @@ def run_suite(spec: RunSpec, faults: tuple[str, ...], label: str) -> Outcome:
                 config_file=config_file,
                 as_version=fault_version(faults) or spec.as_version,
             ) as server:
-                code = _run_child(spec, server, Path(secret), out_dir, log, restricts_admin(config))
+                code = _run_child(
+                    spec,
+                    server,
+                    Path(secret),
+                    out_dir,
+                    log,
+                    restricts_admin(config),
+                    selection_args(spec, faults),
+                )
     except Exception as exc:  # a server that would not start is an error of this run only
         return Outcome(-1, (), None, log, time.monotonic() - started, f"{exc}")
     elapsed = time.monotonic() - started

@@ -1,0 +1,62 @@
+"""Checks started ahead (live_target/overlap.py): outcomes as if run in turn, N=1 sequential."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from mmconform.errors import UsageError
+from mmconform.live_target.gate import NotApplicable
+from mmconform.live_target.overlap import Overlap, must_run_alone, parse_concurrency
+from mmconform.matrix import load_matrix
+
+
+def test_an_outcome_started_ahead_is_raised_when_its_item_collects_it() -> None:
+    overlap = Overlap(4)
+    ran: list[str] = []
+
+    def fails() -> None:
+        ran.append(threading.current_thread().name)
+        raise NotApplicable("actor x unavailable")
+
+    overlap.start([("a", fails), ("b", lambda: None)])
+    with pytest.raises(NotApplicable, match="actor x unavailable"):
+        overlap.outcome("a", fails)()
+    overlap.outcome("b", lambda: None)()
+    assert ran and ran[0].startswith("mmconform"), "it ran in a pool thread"
+    assert overlap.started("a") and overlap.started("b")
+    overlap.start([("a", fails)])  # collected: never started again
+    assert len(ran) == 1
+    overlap.close()
+
+
+def test_with_one_request_in_flight_nothing_starts_ahead() -> None:
+    overlap = Overlap(1)
+    ran: list[str] = []
+    overlap.start([("a", lambda: ran.append("ahead"))])
+    assert ran == [] and not overlap.started("a")
+    overlap.outcome("a", lambda: ran.append("in turn"))()
+    assert ran == ["in turn"]
+
+
+def test_rows_that_change_the_server_run_alone() -> None:
+    rows = load_matrix()
+    alone = [r for r in rows if must_run_alone(r)]
+    assert all(r.config != "default" or "License" in r.operation for r in alone)
+    assert any(r.operation == "RemoveLicenseFile" for r in alone)
+    assert any(r.config == "attachments_off" for r in alone)
+    assert not any(
+        must_run_alone(r) for r in rows if r.operation == "GetFileInfo" and r.config == "default"
+    )
+
+
+@pytest.mark.parametrize("raw", ["0", "-2", "many", "1.5"])
+def test_a_bad_concurrency_is_one_line(raw: str) -> None:
+    with pytest.raises(UsageError, match="1 \\(sequential\\) or more"):
+        parse_concurrency(raw, "--concurrency")
+
+
+def test_concurrency_defaults_to_eight() -> None:
+    assert parse_concurrency(None, "--concurrency") == 8
+    assert parse_concurrency("3", "--concurrency") == 3
