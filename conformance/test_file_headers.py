@@ -18,7 +18,7 @@ def _case_check(session: Session, item: pytest.Item) -> tuple[Check, bool]:
 
 
 @ahead(_case_check)
-@pytest.mark.requirement("FILES-GET-002")
+@pytest.mark.requirement("FILES-GET-002", "FILES-GET-HEADERS-001", "FILES-GET-HEADERS-002")
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in CASES])
 def test_file_headers(
     case: HeaderCase, mm_session: Session, request: pytest.FixtureRequest

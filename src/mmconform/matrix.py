@@ -54,8 +54,9 @@ ACTORS = (
     "deactivated_user",
     "anonymous",
     "invalid_token",
+    "gm_member",
 )
-CHANNELS = ("public", "private", "dm", "none")
+CHANNELS = ("public", "private", "dm", "gm", "none")
 CONFIGS = (
     "default",
     "public_links_off",
@@ -87,6 +88,14 @@ _CHANNEL_FREE = frozenset(
         "stray_bytes",
         "extra_users_only",
         "bad_record_id",
+        # genuine licences altered (issue 12; mmconform.live_target.tamper)
+        "altered_payload",
+        "altered_signature",
+        "foreign_key",
+        "truncated",
+        "unpadded",
+        "at_seat_limit",
+        "over_seat_limit",
     }
 )
 ERROR_SHAPE = "ERR-SHAPE-001"
@@ -100,14 +109,26 @@ class Shape:
 
 
 SHAPES: dict[str, Shape] = {
-    "GetFile": Shape(_FILE_STATES, ("download",)),
+    "GetFile": Shape(_FILE_STATES, ("download", "range", "multi_range")),
     "GetFileInfo": Shape(_FILE_STATES),
     "GetFileLink": Shape(_FILE_STATES),
     "GetFilePublic": Shape(
-        ("attached", "post_deleted", "missing", "junk"), ("head", "no_hash", "bad_hash")
+        ("attached", "post_deleted", "missing", "junk"),
+        (
+            "head",
+            "no_hash",
+            "bad_hash",
+            # issue 12: hashes that are almost right, and HEAD with the checks GET has
+            "other_file_hash",
+            "truncated_hash",
+            "case_changed_hash",
+            "head_bad_hash",
+            "head_no_hash",
+        ),
     ),
     "GetFileInfosForPost": Shape(
-        ("with_files", "no_files", "post_deleted", "missing", "junk"), ("include_deleted", "etag")
+        ("with_files", "no_files", "post_deleted", "missing", "junk"),
+        ("include_deleted", "etag", "stale_etag", "reader_etag"),
     ),
     "UploadFile": Shape(
         (
@@ -133,6 +154,10 @@ SHAPES: dict[str, Shape] = {
             "legacy_too_large",
             "urlencoded_body",
             "urlencoded_bad_escape",
+            # issue 12: the MaxFileSize boundary in both modes
+            "at_max_size",
+            "raw_at_max_size",
+            "raw_too_large",
         ),
     ),
     "UploadLicenseFile": Shape(
@@ -146,6 +171,13 @@ SHAPES: dict[str, Shape] = {
             "stray_bytes",
             "extra_users_only",
             "bad_record_id",
+            "altered_payload",
+            "altered_signature",
+            "foreign_key",
+            "truncated",
+            "unpadded",
+            "at_seat_limit",
+            "over_seat_limit",
         )
     ),
     "RemoveLicenseFile": Shape(("installed", "not_installed")),

@@ -186,3 +186,40 @@ def _hash(salt: str, file_id: str) -> str:
     from mmconform.reference.files import public_link_hash
 
     return public_link_hash(file_id, salt)
+
+
+def test_group_channels_follow_create_group_channel(world: World) -> None:
+    """`createGroupChannel` + `App.CreateGroupChannel`: the caller is added, 3..8 users, the same
+    set is the same channel, and it has no team (so reads meet the system-level check)."""
+    _, a = _new(world)
+    _, b = _new(world)
+    small = world.admin.post("/api/v4/channels/group", json=[a])
+    assert small.status_code == 400
+    assert error_id(small) == "api.channel.create_group.bad_size.app_error"
+    assert error_id(world.admin.post("/api/v4/channels/group", json=["x"])) == (
+        "api.context.invalid_body_param.app_error"
+    )
+    gm = world.admin.ok(world.admin.post("/api/v4/channels/group", json=[a, b]), 201)
+    assert gm["type"] == "G" and gm["team_id"] == ""
+    again = world.admin.ok(world.admin.post("/api/v4/channels/group", json=[b, a]), 201)
+    assert again["id"] == gm["id"]
+
+
+def test_filtered_user_stats_count_what_the_seat_check_counts(world: World) -> None:
+    """`getFilteredUsersStats` with no parameters: `User().Count` with zero options, the count
+    SaveLicense compares with features.users (deactivated users excluded)."""
+
+    def everyone() -> int:
+        resp = world.admin.get("/api/v4/users/stats/filtered", params={"include_deleted": "true"})
+        return int(world.admin.ok(resp)["total_users_count"])
+
+    before = world.admin.ok(world.admin.get("/api/v4/users/stats/filtered"))["total_users_count"]
+    all_before = everyone()
+    _, uid = _new(world)
+    grown = world.admin.ok(world.admin.get("/api/v4/users/stats/filtered"))["total_users_count"]
+    assert grown == before + 1
+    world.admin.ok(world.admin.put(f"/api/v4/users/{uid}/active", json={"active": False}))
+    after = world.admin.ok(world.admin.get("/api/v4/users/stats/filtered"))["total_users_count"]
+    assert after == before
+    assert everyone() == all_before + 1
+    assert world.member.get("/api/v4/users/stats/filtered").status_code == 403

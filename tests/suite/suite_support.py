@@ -269,8 +269,11 @@ def live_objects(server: RunningServer, admin_user_id: str) -> dict[str, int]:
                 "SELECT COUNT(*) FROM users WHERE delete_at = 0 AND id != ?", admin_user_id
             ),
             "teams": count("SELECT COUNT(*) FROM teams WHERE delete_at = 0"),
-            "channels": count("SELECT COUNT(*) FROM channels WHERE delete_at = 0 AND type != 'D'"),
+            "channels": count(
+                "SELECT COUNT(*) FROM channels WHERE delete_at = 0 AND type NOT IN ('D', 'G')"
+            ),
             "direct channels": count("SELECT COUNT(*) FROM channels WHERE type = 'D'"),
+            "group channels": count("SELECT COUNT(*) FROM channels WHERE type = 'G'"),
             "posts": count("SELECT COUNT(*) FROM posts WHERE delete_at = 0"),
             "files": count("SELECT COUNT(*) FROM file_infos WHERE delete_at = 0"),
             "admin sessions": count(

@@ -134,7 +134,7 @@ def test_plugin_without_cli_leaves_nothing_behind(licensed: Licensed, tmp_path: 
     kinds: dict[str, int] = {}
     for obj in state.objects.values():
         assert obj.removed is not None, f"{obj.kind} {obj.name} not cleaned up"
-        if obj.kind == "file" or obj.id is None or obj.extra.get("type") == "D":
+        if obj.kind == "file" or obj.id is None or obj.extra.get("type") in ("D", "G"):
             continue
         kinds[obj.kind] = kinds.get(obj.kind, 0) + 1
         path = {"user": "/users/", "team": "/teams/", "channel": "/channels/", "post": "/posts/"}

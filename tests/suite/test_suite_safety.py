@@ -224,11 +224,13 @@ def test_a_normal_run_leaves_only_what_the_api_cannot_remove(
     cleanup_text = (tmp_path / "reports" / "latest" / "cleanup.txt").read_text()
     assert " 0 left" in cleanup_text, cleanup_text
     assert "kept: direct channel" in cleanup_text
+    assert "kept: group channel" in cleanup_text
     for kind in ("users", "teams", "channels", "posts", "other sessions"):
         assert after[kind] == 0, (kind, after, cleanup_text)
     assert after["files"] == _bookmark_files(cleanup_text), cleanup_text
     assert after["admin sessions"] == before["admin sessions"], "admin sessions left logged in"
     assert after["direct channels"] == 1
+    assert after["group channels"] == 1
 
 
 @pytest.mark.slow

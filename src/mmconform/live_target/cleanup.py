@@ -149,7 +149,7 @@ class _Cleaner:
         kind = obj.kind
         if kind == "file":
             return "unreachable"
-        if kind == "channel" and obj.extra.get("type") == "D":
+        if kind == "channel" and obj.extra.get("type") in ("D", "G"):
             return "kept"
         if kind in ("post", "user"):
             path = f"/{kind}s/{object_id}"
@@ -472,8 +472,11 @@ def cleanup_ledger(
     cleaner.report.kept = [
         f"direct channel {o.name}: the API cannot delete a direct channel (both members are "
         "the run's users, deactivated)"
+        if o.extra.get("type") == "D"
+        else f"group channel {o.name}: the API cannot delete a group channel (its members are "
+        "the run's users, deactivated)"
         for o in state.objects.values()
-        if o.kind == "channel" and o.extra.get("type") == "D" and o.id is not None
+        if o.kind == "channel" and o.extra.get("type") in ("D", "G") and o.id is not None
     ]
     cleaner.report.bookmark_files = [
         f"file {o.name} ({o.id})" for o in state.objects.values() if o.removed == "bookmark"

@@ -163,6 +163,12 @@ class Gate:
         value = get_setting(self._baseline(), "ExperimentalSettings.RestrictSystemAdmin")
         return value if isinstance(value, bool) else None
 
+    def developer_mode(self) -> bool | None:
+        """ServiceSettings.EnableDeveloper as GET /config shows it (None: unknown). Only with it
+        off must every handler error carry detailed_error "" (HTTP-ERROR-001)."""
+        value = get_setting(self._baseline(), "ServiceSettings.EnableDeveloper")
+        return value if isinstance(value, bool) else None
+
     @contextmanager
     def shared(self) -> Iterator[None]:
         """What a check started ahead holds: no exclusive section runs beside it."""

@@ -20,16 +20,21 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 
-from mmconform.live_target.client import API, Actor
+from mmconform.live_target.client import API, Actor, ApiError
 from mmconform.live_target.gate import Gate, NotApplicable
 from mmconform.live_target.media import png
+from mmconform.live_target.ranges import RANGES
 from mmconform.live_target.settings import SANITISED, apply_settings, restore_settings
+from mmconform.live_target.tamper import STATES as TAMPERED
+from mmconform.live_target.tamper import CannotTamper, tampered
 from mmconform.live_target.verdict import ConformanceFailure, Verdict
 from mmconform.live_target.world import StoredFile, World
 from mmconform.matrix import RESTRICTABLE, Row
 
 JUNK_ID = "junk"
 BOGUS_HASH = "A" * 43
+NEAR_HASHES = ("other_file_hash", "truncated_hash", "case_changed_hash")
+SEAT_STATES = ("at_seat_limit", "over_seat_limit")
 _DAY_MS = 86_400_000
 NEEDS_RESTRICTED = (
     "needs a target started with ExperimentalSettings.RestrictSystemAdmin=true (config file only)"
@@ -126,6 +131,15 @@ class RowRunner:
         assert isinstance(rng, random.Random)
         return rng
 
+    @property
+    def seats_used(self) -> int:
+        """The count the running row's seat-limit licence was minted for (per thread)."""
+        return int(getattr(self._local, "seats_used", 0))
+
+    @seats_used.setter
+    def seats_used(self, value: int) -> None:
+        self._local.seats_used = value
+
     # --- preconditions -------------------------------------------------------------------------
     def actor(self, row: Row) -> Actor:
         actor = self.world.actor(row.actor)
@@ -185,6 +199,8 @@ class RowRunner:
             "stray_bytes",
             "extra_users_only",
             "bad_record_id",
+            *TAMPERED,
+            *SEAT_STATES,
         )
         # A request expected to be refused must leave the licence as it was (gate.licence_change),
         # except where the real server itself drops it (the row says `leaves_unlicensed`).
@@ -221,7 +237,10 @@ class RowRunner:
         return stored.id, stored
 
     def public_link(self, file_id: str) -> str:
-        body = self.world.target.api("GET", f"/files/{file_id}/link", self.world.admin)
+        """The file's link hash as the uploader gets it: a member of every world channel, so
+        public-route rows do not lean on the system admin's bypass (FILES-READ-007)."""
+        uploader = self.world.actors["uploader"]
+        body = self.world.target.api("GET", f"/files/{file_id}/link", uploader)
         link = str(body["link"])
         query = parse_qs(urlsplit(link).query)
         digest = query.get("h", [""])[0]
@@ -234,7 +253,16 @@ class RowRunner:
             fid, stored = self.file_id(row)
             suffix = {"GetFile": "", "GetFileInfo": "/info", "GetFileLink": "/link"}[op]
             params = {"download": "true"} if row.variant == "download" else {}
-            return Request("GET", f"{API}/files/{fid}{suffix}", {"params": params}, file=stored)
+            kwargs: dict[str, Any] = {"params": params}
+            if op == "GetFile" and row.variant in RANGES:
+                kwargs["headers"] = {"Range": RANGES[row.variant]}
+            return Request(
+                "GET",
+                f"{API}/files/{fid}{suffix}",
+                kwargs,
+                file=stored,
+                curl_extra=f"-H 'Range: {RANGES[row.variant]}'" if row.variant in RANGES else "",
+            )
         if op == "GetFilePublic":
             return self.build_public(row)
         if op == "GetFileInfosForPost":
@@ -247,12 +275,37 @@ class RowRunner:
 
     def build_public(self, row: Row) -> Request:
         fid, stored = self.file_id(row)
-        method = "HEAD" if row.variant == "head" else "GET"
+        variant = row.variant or ""
+        method = "HEAD" if variant.startswith("head") else "GET"
         digest = BOGUS_HASH
-        if row.state == "attached" and row.config == "default" and row.variant != "bad_hash":
-            digest = self.public_link(fid)
-        params = {} if row.variant == "no_hash" else {"h": digest}
+        if (
+            row.state == "attached"
+            and row.config == "default"
+            and variant not in ("bad_hash", "head_bad_hash")
+        ):
+            digest = self.near_hash(row, fid) if variant in NEAR_HASHES else self.public_link(fid)
+        params = {} if variant in ("no_hash", "head_no_hash") else {"h": digest}
         return Request(method, f"/files/{fid}/public", {"params": params}, api=False, file=stored)
+
+    def near_hash(self, row: Row, file_id: str) -> str:
+        """A hash a byte-exact compare of this file's hash refuses, but a sloppy one may not:
+        another attached file's genuine hash, this one's without its last character, or with
+        its letters' case swapped (`getPublicFile`: subtle.ConstantTimeCompare)."""
+        if row.variant == "other_file_hash":
+            others = [
+                f.id
+                for (channel, state), f in sorted(self.world.files.items())
+                if state == "attached" and channel != row.channel
+            ]
+            if not others:
+                raise NotApplicable("needs a second attached file in another channel")
+            return self.public_link(others[0])
+        digest = self.public_link(file_id)
+        near = digest[:-1] if row.variant == "truncated_hash" else digest.swapcase()
+        if near == digest:
+            raise NotApplicable("the file's hash has no letters whose case could change")
+        self.world.target.secrets.add(near)  # as much a secret as the hash it comes from
+        return near
 
     def build_post_infos(self, row: Row) -> Request:
         if row.state == "missing":
@@ -275,7 +328,9 @@ class RowRunner:
         else:
             channel_id = self.world.channels[row.channel]
         name = f"{self.world.prefix}-up-{self.rng.randrange(10**8):08d}.txt"
-        size = 4096 if row.state in ("too_large", "chunked_too_large") else 256
+        size = 4096 if row.state in ("too_large", "chunked_too_large", "raw_too_large") else 256
+        if row.state in ("at_max_size", "raw_at_max_size"):  # exactly small_max_file_size
+            size = _CONFIG_SETTINGS["small_max_file_size"]["FileSettings.MaxFileSize"]
         content = self.rng.randbytes(size // 2).hex().encode()
         if row.state == "too_large_image":  # 400 x 400 = 160000 pixels > 90000
             name, content = name.replace(".txt", ".png"), png(400, 400)
@@ -312,7 +367,7 @@ class RowRunner:
                 client_ids=[client_id],
                 curl_extra=f"--data-binary '{form}'",
             )
-        if row.state in ("raw_body", "empty_body"):
+        if row.state in ("raw_body", "empty_body", "raw_at_max_size", "raw_too_large"):
             body = b"" if row.state == "empty_body" else content
             return Request(
                 "POST",
@@ -414,6 +469,25 @@ class RowRunner:
             )
         return self.minter(users, expires_at_ms, is_trial, overrides)
 
+    def seat_count(self) -> int:
+        """The count SaveLicense compares with features.users: `User().Count` with zero options
+        (no deleted users, no bots), which `GET /users/stats/filtered` without parameters
+        answers; `/users/stats` is not it (newer servers count bots there)."""
+        try:
+            body = self.world.target.api("GET", "/users/stats/filtered", self.world.admin)
+        except ApiError as exc:
+            raise NotApplicable(f"the registered-user count is unknown: {exc.reason}") from None
+        count = body.get("total_users_count") if isinstance(body, dict) else None
+        if not isinstance(count, int) or count < 2:
+            raise NotApplicable(f"the registered-user count is unusable: {count!r}")
+        return count
+
+    def genuine_licence(self) -> bytes:
+        """The licence the target accepts: the user's --license-file (the embedded run's own)."""
+        if self.gate.perms.license_bytes is None:
+            raise NotApplicable("needs --allow-license-changes and --license-file")
+        return self.gate.perms.license_bytes
+
     def build_licence(self, row: Row) -> Request:
         now = int(time.time() * 1000)
         field_name = "license"
@@ -430,8 +504,17 @@ class RowRunner:
                 users=10_000, expires_at_ms=now + 29 * _DAY_MS + 8 * 3_600_000, is_trial=True
             )
         elif row.state == "stray_bytes":  # base64.StdEncoding skips only CR and LF (D23)
-            good = self.mint(users=10_000, expires_at_ms=now + 30 * _DAY_MS)
+            good = self.genuine_licence()
             data = good[: len(good) // 2] + b" * " + good[len(good) // 2 :]
+        elif row.state in SEAT_STATES:  # features.users at the registered count, or one below
+            self.seats_used = self.seat_count()
+            seats = self.seats_used - (1 if row.state == "over_seat_limit" else 0)
+            data = self.mint(users=seats, expires_at_ms=now + 30 * _DAY_MS)
+        elif row.state in TAMPERED:  # the genuine licence with one thing broken (issue 12)
+            try:
+                data = tampered(row.state, self.genuine_licence())
+            except CannotTamper as exc:
+                raise NotApplicable(str(exc)) from None
         elif row.state == "extra_users_only":  # the seat check reads features.users only (D25)
             data = self.mint(
                 users=1, expires_at_ms=now + 30 * _DAY_MS, overrides={"extra_users": 1_000_000}
@@ -441,9 +524,7 @@ class RowRunner:
                 users=10_000, expires_at_ms=now + 30 * _DAY_MS, overrides={"id": "not-an-id"}
             )
         else:
-            if self.gate.perms.license_bytes is None:
-                raise NotApplicable("needs --allow-license-changes and --license-file")
-            data = self.gate.perms.license_bytes
+            data = self.genuine_licence()
         return Request(
             "POST",
             f"{API}/license",
@@ -474,7 +555,14 @@ class RowRunner:
                 upload_key = self.world.ledger.intent(
                     "file", request.sent_name or "?", parent=self.world.keys.get(row.channel)
                 )
+            if row.variant in ("stale_etag", "reader_etag"):
+                request.kwargs["headers"] = {"If-None-Match": self.post_etag(row, request)}
             response = self.send(request, actor)
+            for _ in range(3):  # other workers may register users meanwhile: count again
+                if row.state not in SEAT_STATES or self.seat_count() == self.seats_used:
+                    break
+                request = self.build(row)
+                response = self.send(request, actor)
             if upload_key is not None:
                 self.record_upload(upload_key, response)
             if row.variant == "etag" and response.status_code == 200:
@@ -482,6 +570,23 @@ class RowRunner:
                 request.kwargs["headers"] = {"If-None-Match": etag}
                 response = self.send(request, actor)
             Verdict(self, row, request, actor, response).check()
+
+    def post_etag(self, row: Row, request: Request) -> str:
+        """The post's current ETag as its reader (the uploader) gets it; for `stale_etag` one the
+        post had before: `Etag(post_id, maxUpdateAt)` with an older update_at."""
+        reader = self.world.actors["uploader"]
+        first = self.send(request, reader)
+        etag = str(first.headers.get("etag", ""))
+        if first.status_code != 200 or not etag:
+            raise NotApplicable(
+                f"the uploader got {first.status_code} and no ETag for the post's file infos"
+            )
+        if row.variant == "reader_etag":
+            return etag
+        head, _, stamp = etag.rpartition(".")
+        if not head or not stamp.isdigit():
+            return f'"{etag}-stale"'
+        return f"{head}.{int(stamp) - 1}"
 
     def run_salt_change(self, row: Row, actor: Actor) -> None:
         """Take a link, change the salt, expect the old link to be refused (400)."""

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from mmconform.live_target.client import Actor, curl_line, error_id_of
+from mmconform.live_target.ranges import RANGES, range_problems
 from mmconform.live_target.world import StoredFile
 from mmconform.matrix import Row
 
@@ -111,6 +112,14 @@ class Verdict:
         )
         if not ok:
             self.fail("error body is not an AppError (id, message, status_code) [ERR-SHAPE-001]")
+        # Every refusal a handler answers goes through handleContextError, which wipes the
+        # detail unless EnableDeveloper (the /api/v4 catch-all is no row's route).
+        detail = body.get("detailed_error") if isinstance(body, dict) else None
+        if detail and self.runner.gate.developer_mode() is False:
+            self.fail(
+                "detailed_error is not empty while ServiceSettings.EnableDeveloper is off "
+                "[HTTP-ERROR-001]"
+            )
 
     def json(self) -> Any:
         try:
@@ -122,7 +131,11 @@ class Verdict:
     def check_success(self) -> None:
         op, stored = self.row.operation, self.request.file
         r = self.response
-        if op == "GetFile" and stored is not None:
+        if op == "GetFile" and stored is not None and self.row.variant in RANGES:
+            problem = range_problems(self.row.variant, r.headers, r.content, stored.content)
+            if problem:
+                self.fail(f"{problem} [FILES-GET-RANGE-001]")
+        elif op == "GetFile" and stored is not None:
             if r.content != stored.content:
                 self.fail("body differs from the uploaded bytes [FILES-GET-001]")
             disposition = r.headers.get("content-disposition", "")
@@ -217,6 +230,11 @@ class Verdict:
                 f"{len(infos)} file_infos [FILES-UPLOAD-010]"
             )
         first = infos[0]
+        if self.actor.user_id and first.get("user_id") != self.actor.user_id:
+            self.fail(
+                f"FileInfo user_id is {first.get('user_id')!r}, not the sender "
+                f"{self.actor.user_id!r} [FILES-UPLOAD-CREATOR-001]"
+            )
         if (
             first.get("name") != self.request.sent_name
             or first.get("size") != self.request.sent_size

@@ -33,8 +33,9 @@ _USER_CODES = {
     "system_manager": "mgr",
     "system_read_only_admin": "roa",
     "deactivated_user": "dea",
+    "gm_member": "gmm",
 }
-CHANNEL_KINDS = ("public", "private", "dm")
+CHANNEL_KINDS = ("public", "private", "dm", "gm")
 FILE_STATES = ("unattached", "attached", "post_deleted")
 POST_STATES = ("with_files", "no_files", "post_deleted")
 _ROLES = {
@@ -132,7 +133,11 @@ class _Builder:
             self.w.teams[label] = str(body["id"])
 
     def channels(self) -> None:
+        """The team's channels, created by the uploader (a plain team member), so the system
+        admin is a member of none of them: its reads test the manage_system bypass
+        (api4 TestGetFileAsSystemAdmin), not its own membership."""
         team_key = self.w.keys["team"]
+        creator = self.w.actors["uploader"]
         for kind, ctype in (("public", "O"), ("private", "P")):
             name = f"{self.w.prefix}-{kind[:4]}"
             body = self.create(
@@ -140,7 +145,7 @@ class _Builder:
                 name,
                 "POST",
                 "/channels",
-                self.admin,
+                creator,
                 parent=team_key,
                 label=kind,
                 json={
@@ -207,22 +212,27 @@ class _Builder:
             "system_manager": (None, ()),
             "system_read_only_admin": (None, ()),
             "deactivated_user": ("team", ("public", "private")),
+            # the group message's third member (with the uploader and the channel member)
+            "gm_member": ("team", ()),
         }
         # Drawn in plan order, so a seed gives the same passwords however the users overlap.
         passwords = {actor: self.password() for actor in plan}
 
         def one(actor: str) -> Actor:
-            team, kinds = plan[actor]
+            team, _ = plan[actor]
             user = self.user(actor, passwords[actor])
             if team is not None:
                 self.join_team(team, user)
-            for kind in kinds:
-                self.join_channel(kind, user)
             return user
 
         # Each user's chain is independent of the others': they overlap (--concurrency).
         for actor, user in zip(plan, overlapping(one, list(plan)), strict=True):
             self.w.actors[actor] = user
+        self.channels()  # by the uploader, now a team member
+        for actor, (_, kinds) in plan.items():
+            for kind in kinds:
+                if actor != "uploader":  # the creator is a member already
+                    self.join_channel(kind, self.w.actors[actor])
         self.special_actors()
 
     def special_actors(self) -> None:
@@ -261,6 +271,22 @@ class _Builder:
         self.w.keys["dm"] = key
         self.w.channels["dm"] = str(body["id"])
 
+    def gm(self) -> None:
+        """A group message of the uploader, the channel member and gm_member: a channel with no
+        team, so outsiders and the admin meet the system-level checks (like the DM)."""
+        members = [self.w.actors[a] for a in ("uploader", "channel_member", "gm_member")]
+        key = self.w.ledger.intent(
+            "channel",
+            f"{self.w.prefix}-gm",
+            parent=None,
+            type="G",
+            members=[m.username for m in members],
+        )
+        body = self.t.api("POST", "/channels/group", members[0], json=[m.user_id for m in members])
+        self.w.ledger.created(key, str(body["id"]))
+        self.w.keys["gm"] = key
+        self.w.channels["gm"] = str(body["id"])
+
     def upload(self, kind: str, state: str) -> StoredFile:
         name = f"{self.w.prefix}-{kind}-{state}.txt"
         content = (
@@ -290,8 +316,10 @@ class _Builder:
         return post_id
 
     def wait_attached(self, post_id: str) -> None:
+        uploader = self.w.actors["uploader"]  # a member: no reliance on the admin's bypass
+
         def read() -> httpx.Response:
-            return self.t.request("GET", f"{API}/posts/{post_id}/files/info", actor=self.admin)
+            return self.t.request("GET", f"{API}/posts/{post_id}/files/info", actor=uploader)
 
         self.t.eventually(read, lambda r: r.status_code == 200 and len(r.json()) == 1)
 
@@ -329,9 +357,9 @@ def provision(target: Target, admin: Actor, ledger: Ledger, prefix: str, seed: i
     world = World(prefix=prefix, target=target, admin=admin, ledger=ledger)
     builder = _Builder(world, random.Random(seed))
     builder.teams()
-    builder.channels()
-    builder.users()
+    builder.users()  # creates the channels once the uploader is in the team
     builder.dm()
+    builder.gm()
     builder.files()
     return world
 
@@ -360,6 +388,33 @@ def _upload(world: World, name: str, content: bytes, kind: str) -> tuple[str, St
     info = body["file_infos"][0]
     world.ledger.created(key, str(info["id"]))
     return key, StoredFile(
+        id=str(info["id"]),
+        name=name,
+        content=content,
+        mime_type=str(info.get("mime_type", "")),
+        channel_kind=kind,
+        channel_id=channel_id,
+        uploader_id=str(uploader.user_id),
+    )
+
+
+def upload_raw(world: World, name: str, content: bytes, kind: str = "public") -> StoredFile:
+    """Upload as a raw body with `?filename=` (uploadFileSimple), so the name arrives exactly as
+    given: no multipart quoting rewrites quotes or backslashes in it."""
+    uploader = world.actors["uploader"]
+    channel_id = world.channels[kind]
+    key = world.ledger.intent("file", name, parent=world.keys.get(kind))
+    body = world.target.api(
+        "POST",
+        "/files",
+        uploader,
+        params={"channel_id": channel_id, "filename": name},
+        content=content,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    info = body["file_infos"][0]
+    world.ledger.created(key, str(info["id"]))
+    return StoredFile(
         id=str(info["id"]),
         name=name,
         content=content,

@@ -100,6 +100,7 @@ def build_state(settings: Settings) -> State:
         (lambda: False)
         if "license-restricted-admin-allowed" in faults
         else (lambda: bool(config.get("ExperimentalSettings", "RestrictSystemAdmin"))),
+        faults=faults,
     )
     if settings.license_public_key is not None:
         public_pem = Path(settings.license_public_key).read_bytes()

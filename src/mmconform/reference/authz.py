@@ -38,10 +38,21 @@ class Session:
 class Authz:
     """Bound to the store and the live config so handlers stay declarative."""
 
-    def __init__(self, store: Store, compliance: Any, restrict_admin: Any) -> None:
+    def __init__(
+        self,
+        store: Store,
+        compliance: Any,
+        restrict_admin: Any,
+        faults: frozenset[str] = frozenset(),
+    ) -> None:
         self.store = store
         self._compliance = compliance
         self._restrict_admin = restrict_admin
+        # Seeded faults (issue 12): admin-without-bypass judges team channels by channel and
+        # team membership alone (no manage_system shortcut, no system-role fallback);
+        # gm-members-only lets nobody but members into a group message.
+        self._admin_bypass = "admin-without-bypass" not in faults
+        self._gm_members_only = "gm-members-only" in faults
 
     def to(self, s: Session, perm: str) -> bool:
         return roles_grant(s.roles, perm)
@@ -77,6 +88,16 @@ class Authz:
         )
         if member is not None and roles_grant(str(member["roles"]), perm):
             return True
+        if self._gm_members_only and channel["type"] == "G" and perm.startswith("read_"):
+            return False
+        if not self._admin_bypass and channel["team_id"]:
+            team = self.store.one(
+                "SELECT roles FROM team_members WHERE team_id = ? AND user_id = ? "
+                "AND delete_at = 0",
+                channel["team_id"],
+                s.user_id,
+            )
+            return team is not None and roles_grant(str(team["roles"]), perm)
         if self.to(s, "manage_system"):
             return True
         if channel["team_id"]:

@@ -1,9 +1,10 @@
-"""Channel endpoints (`api4/channel.go`): create (O/P), direct, get, archive/permanent delete,
-add member. Guests join as `channel_guest`; creators become `channel_user channel_admin`.
+"""Channel endpoints (`api4/channel.go`): create (O/P), direct, group, get, archive/permanent
+delete, add member. Guests join as `channel_guest`; creators become `channel_user channel_admin`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -161,6 +162,52 @@ async def create_direct(ctx: Ctx) -> Response:
     return json_response(channel_json(row), 201)
 
 
+GROUP_MIN_USERS, GROUP_MAX_USERS = 3, 8  # model.ChannelGroupMinUsers / ChannelGroupMaxUsers
+
+
+async def create_group(ctx: Ctx) -> Response:
+    """`createGroupChannel` (api4/channel.go): ids checked, the caller added if missing, then
+    create_group_channel; `App.CreateGroupChannel` wants 3..8 distinct existing users and
+    returns the existing channel for the same set (name = sha1 of the sorted ids)."""
+    body = await ctx.json_body()
+    if not isinstance(body, list) or not body:
+        raise invalid_body_param("user_ids")
+    if not all(isinstance(u, str) and is_valid_id(u) for u in body):
+        raise invalid_body_param("user_id")
+    ids = [str(u) for u in body]
+    if ctx.session.user_id not in ids:
+        ids.append(ctx.session.user_id)
+    if not ctx.state.authz.to(ctx.session, "create_group_channel"):
+        raise permission_error(ctx.session.user_id, "create_group_channel")
+    unique = sorted(set(ids))
+    if not GROUP_MIN_USERS <= len(unique) <= GROUP_MAX_USERS:
+        raise AppError("api.channel.create_group.bad_size.app_error", 400)
+    users = [ctx.state.store.one("SELECT * FROM users WHERE id = ?", u) for u in unique]
+    if any(u is None for u in users):
+        raise AppError("api.channel.create_group.bad_user.app_error", 400)
+    name = hashlib.sha1(",".join(unique).encode()).hexdigest()
+    existing = ctx.state.store.one("SELECT * FROM channels WHERE type = 'G' AND name = ?", name)
+    if existing is not None:
+        return json_response(channel_json(existing), 201)
+    now = now_ms()
+    row = {
+        "id": new_id(),
+        "team_id": "",
+        "type": "G",
+        "name": name,
+        "display_name": ", ".join(str(u["username"]) for u in users if u is not None),
+        "creator_id": ctx.session.user_id,
+        "create_at": now,
+        "update_at": now,
+        "delete_at": 0,
+    }
+    ctx.state.store.insert("channels", row)
+    for user in users:
+        if user is not None:
+            add_channel_member(ctx.state, str(row["id"]), user)
+    return json_response(channel_json(row), 201)
+
+
 async def get_channel(ctx: Ctx) -> Response:
     channel = get_channel_row(ctx.state, ctx.path_id("channel_id"))
     authz = ctx.state.authz
@@ -237,6 +284,7 @@ async def add_member(ctx: Ctx) -> Response:
 ROUTES = [
     Route("/api/v4/channels", endpoint(create_channel), methods=["POST"]),
     Route("/api/v4/channels/direct", endpoint(create_direct), methods=["POST"]),
+    Route("/api/v4/channels/group", endpoint(create_group), methods=["POST"]),
     Route("/api/v4/channels/{channel_id:mmid}", endpoint(get_channel), methods=["GET"]),
     Route("/api/v4/channels/{channel_id:mmid}", endpoint(delete_channel), methods=["DELETE"]),
     Route("/api/v4/channels/{channel_id:mmid}/members", endpoint(add_member), methods=["POST"]),

@@ -87,6 +87,10 @@ class State:
     # utils.GetSubpathFromConfig at start (deployment.py); "/" when SiteURL has no path.
     subpath: str = "/"
     session_cache: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # Only the seeded fault public-hash-any-file keeps these: every public-link hash handed out.
+    issued_link_hashes: set[str] = field(default_factory=set)
+    # Only the seeded fault file-info-cache-stale fills this: FileInfos once read, by id.
+    file_info_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
     _signing_key: ec.EllipticCurvePrivateKey | None = None
 
     def version_header(self) -> str:
@@ -237,7 +241,12 @@ def _faulty_error(
         page = render_html_page(err, state.error_signature(err))
         return Response(page, err.status, headers={"Content-Type": "text/html", **headers})
     # detailed-error-leaked: handleContextError without WipeDetailed (details in production)
-    body = err.to_body(request_id, state.developer() or state.fault("detailed-error-leaked"))
+    # permission-detail-leaked: only permission refusals keep theirs (userId=…, permission=…).
+    leak = state.fault("detailed-error-leaked") or (
+        state.fault("permission-detail-leaked")
+        and err.error_id == "api.context.permissions.app_error"
+    )
+    body = err.to_body(request_id, state.developer() or leak)
     if state.fault("error-body-not-apperror"):
         body = {"error": err.message()}
     if state.fault("error-status-code-missing"):

@@ -75,17 +75,30 @@ def file_headers(
     if "download-flag-ignored" in faults:
         force_download = False
     inline = not force_download and mime.lower().startswith(INLINE_MEDIA)
+    if "svg-served-inline" in faults and mime.lower().startswith("image/svg"):
+        inline = not force_download  # a fork treating every image/* as media
     if "disposition-always-inline" in faults or (active_ok and mime.startswith("text/html")):
         inline = True
     esc = path_escape(str(info["name"]))
+    name = str(info["name"])
+    if "disposition-name-unescaped" in faults and name.isprintable():
+        # A fork quoting the raw name (raw UTF-8 bytes, as Go writes them); names with control
+        # bytes stay escaped, so the fault breaks the parameter, not the HTTP framing.
+        esc = name.encode().decode("latin-1")
     kind = "inline" if inline else "attachment"
+    framing = "file-frame-headers-missing" not in faults
     return {
-        "Cache-Control": "private, max-age=86400",
+        "Cache-Control": (
+            "public, max-age=86400" if "file-cache-public" in faults else "private, max-age=86400"
+        ),
         "X-Content-Type-Options": "" if "file-nosniff-missing" in faults else "nosniff",
         "Content-Type": mime,
         "Content-Disposition": f"{kind};filename=\"{esc}\"; filename*=UTF-8''{esc}",
-        "X-Frame-Options": "DENY",
-        "Content-Security-Policy": "Frame-ancestors 'none'",
+        **(
+            {"X-Frame-Options": "DENY", "Content-Security-Policy": "Frame-ancestors 'none'"}
+            if framing
+            else {}
+        ),
     }
 
 
@@ -274,6 +287,8 @@ def write_file_response(ctx: Ctx, info: dict[str, Any], force_download: bool) ->
     method = ctx.request.method
     head = method == "HEAD"
     status, range_header = preconditions(method, ctx.request.headers, mtime)
+    if faults and "range-ignored" in faults:  # io.Copy of the whole file, no ServeContent
+        range_header = ""
     if ctx.state.fault("conditional-requests-ignored"):
         status, range_header = None, ctx.request.headers.get("range") or ""
     if status == 304:  # writeNotModified: no Content-Type, no Content-Length
@@ -328,7 +343,9 @@ def _damaged_body(
 
 async def get_file(ctx: Ctx) -> Response:
     info = get_live_file(ctx, ctx.path_id("file_id"))
-    if not ctx.state.fault("bola-get-file"):
+    # range-skips-permission: a fork's streaming fast path for Range requests with no read check.
+    ranged_fast_path = ctx.state.fault("range-skips-permission") and "range" in ctx.request.headers
+    if not ctx.state.fault("bola-get-file") and not ranged_fast_path:
         require_file_read(ctx, info)
     return write_file_response(ctx, info, ctx.query_flag("download"))
 
@@ -386,22 +403,45 @@ async def get_file_link(ctx: Ctx) -> Response:
     unattached = not info["post_id"] and info["creator_id"] != BOOKMARK_OWNER
     if unattached and not ctx.state.fault("link-for-unattached-file"):
         raise AppError("api.file.get_public_link.no_post.app_error", 400)
-    link = f"{ctx.site_url()}/files/{file_id}/public?h={public_link_hash(file_id, _salt(ctx))}"
+    digest = public_link_hash(file_id, _salt(ctx))
+    if ctx.state.fault("public-hash-any-file"):
+        ctx.state.issued_link_hashes.add(digest)
+    link = f"{ctx.site_url()}/files/{file_id}/public?h={digest}"
     if ctx.state.fault("link-wrong-shape"):
         return json_response({"url": link})
     return json_response({"link": link})
 
 
+def _hash_matches(ctx: Ctx, file_id: str, given: str) -> bool:
+    """`subtle.ConstantTimeCompare(h, GeneratePublicLinkHash(id, salt))`, or a fault's sloppy
+    compare (issue 12): case-folded, prefix, or any hash this server has issued."""
+    expected = public_link_hash(file_id, _salt(ctx))
+    if not given:
+        return False
+    if ctx.state.fault("public-hash-case-insensitive"):
+        return given.lower() == expected.lower()
+    if ctx.state.fault("public-hash-prefix"):
+        return expected.startswith(given)
+    if ctx.state.fault("public-hash-any-file") and given in ctx.state.issued_link_hashes:
+        return True
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 async def get_public_file(ctx: Ctx) -> Response:
     file_id = ctx.path_id("file_id")
-    if not ctx.state.fault("public-served-while-disabled"):
+    head = ctx.request.method == "HEAD"
+    disabled_ignored = ctx.state.fault("public-served-while-disabled") or (
+        head and ctx.state.fault("public-head-served-while-disabled")
+    )
+    if not disabled_ignored:
         _public_links_on(ctx)
     info = get_live_file(ctx, file_id, "public-deleted-file-served")
     given = ctx.request.query_params.get("h", "")
-    valid = bool(given) and hmac.compare_digest(
-        given.encode(), public_link_hash(file_id, _salt(ctx)).encode()
+    valid = _hash_matches(ctx, file_id, given)
+    unchecked = ctx.state.fault("public-hash-not-checked") or (
+        head and ctx.state.fault("public-head-hash-unchecked")
     )
-    if not valid and not ctx.state.fault("public-hash-not-checked"):
+    if not valid and not unchecked:
         err = AppError("api.file.get_file.public_invalid.app_error", 400)
         err.prerendered = True  # getPublicFile renders the page, then handleContextError again
         raise err

@@ -163,23 +163,38 @@ async def file_infos_for_post(ctx: Ctx) -> Response:
         and ctx.state.store.one("SELECT 1 FROM posts WHERE id = ?", post_id) is None
     ):
         raise RuntimeError("fault unknown-post-500: post lookup dereferenced nil")
+    given_etag = ctx.request.headers.get("if-none-match")
+    if faults and "etag-before-permission" in faults and given_etag:
+        # A fork answering from its ETag cache before it asks who is reading.
+        live = ctx.state.store.all(
+            "SELECT * FROM file_infos WHERE post_id = ? AND delete_at = 0 ORDER BY create_at, id",
+            post_id,
+        )
+        etag = etag_for(ctx.state.settings.server_version, live)
+        if given_etag == etag:
+            return Response(status_code=304, headers={"ETag": etag})
     if "bola-post-file-infos" not in faults and not _may_read_post(ctx, post_id):
         raise permission_error(ctx.session.user_id, "read_channel_content")
     # Ignored before 7.3 (versions.yaml `include-deleted`).
     include_deleted = ctx.query_flag("include_deleted") and ctx.state.has_rule("include-deleted")
+    ignored = include_deleted and faults and "include-deleted-ignored" in faults
     admin_only = "include-deleted-for-non-admins" not in faults
     if include_deleted and admin_only and not ctx.state.authz.to(ctx.session, "manage_system"):
         raise permission_error(ctx.session.user_id, "manage_system")
+    if ignored:  # permission checked, then the flag dropped: a deleted post is 404 to all
+        include_deleted = False
     sql = "SELECT * FROM file_infos WHERE post_id = ?"
     if not include_deleted:
         sql += " AND delete_at = 0"
     infos = ctx.state.store.all(sql + " ORDER BY create_at, id", post_id)
+    if faults and "post-infos-first-file-only" in faults:
+        infos = infos[:1]
     if faults and "post-infos-other-post" in faults:
         infos += _channel_post_infos(ctx, post_id)
     if not infos and "deleted-post-infos-served" not in faults:
         _post_row(ctx, post_id, include_deleted)
     etag = etag_for(ctx.state.settings.server_version, infos)
-    if ctx.request.headers.get("if-none-match") == etag:
+    if given_etag == etag or (faults and "etag-any-match" in faults and given_etag):
         return Response(status_code=304, headers={"ETag": etag})
     headers = {"Cache-Control": INFO_CACHE_CONTROL, "ETag": etag}
     return json_response([file_info_json(i) for i in infos], 200, headers)

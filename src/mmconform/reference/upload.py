@@ -117,7 +117,8 @@ class UploadJob:
     def write(self, up: Upload, data: bytes) -> None:
         if up.too_large:
             return
-        if up.temp.size + len(data) > self.max_size:
+        limit = self.max_size - (1 if self.ctx.state.fault("max-file-size-off-by-one") else 0)
+        if up.temp.size + len(data) > limit:
             if self.deferred_limits:
                 up.too_large = up.temp.size + len(data)
                 return
@@ -132,13 +133,19 @@ class UploadJob:
         """Size images, then rename every file into place, then insert the rows."""
         state = self.ctx.state
         creator = BOOKMARK_OWNER if self.bookmark else self.ctx.session.user_id
+        if self.ctx.state.fault("upload-creator-is-channel-creator") and not self.bookmark:
+            # A fork attributing uploads to the channel's creator (an impersonation bug).
+            owner = self.ctx.state.store.one(
+                "SELECT creator_id FROM channels WHERE id = ?", self.channel_id
+            )
+            creator = str(owner["creator_id"]) if owner and owner["creator_id"] else creator
         max_res = int(state.config.get("FileSettings", "MaxImageResolution"))
         rows = []
         for up in self.uploads:
             up.temp.close()
             ext = extension_of(up.name)
             width = height = 0
-            if ext in IMAGE_TYPES:
+            if ext in IMAGE_TYPES and not (ext == "gif" and state.fault("gif-dimensions-missing")):
                 with up.temp.path.open("rb") as fh:
                     size = image_size(fh, ext)
                 if size is not None:
@@ -302,9 +309,12 @@ async def _simple(job: UploadJob, length: int, form: dict[str, list[str]]) -> li
         raise invalid_url_param("channel_id")
     if not filename:
         raise invalid_url_param("filename")
+    if ctx.state.fault("raw-upload-skips-permission"):
+        job.checked = True  # a fork checking upload_file in its multipart path only
     job.check_channel()
     job.require_driver()
-    if length > job.max_size:
+    off_by_one = 1 if ctx.state.fault("max-file-size-off-by-one") else 0
+    if length > job.max_size - off_by_one:  # the fault: `>=` where upstream has `>`
         raise _too_large(filestore.base_name(filename), length, job.max_size)
     up = job.start(filename)
     # ParseForm consumed a urlencoded body already; the stream then yields nothing.

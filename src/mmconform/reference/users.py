@@ -337,8 +337,21 @@ async def update_password(ctx: Ctx) -> Response:
     return status_ok()
 
 
+async def filtered_users_stats(ctx: Ctx) -> Response:
+    """`getFilteredUsersStats` (api4/user.go): `User().Count(UserCountOptions{…})` from the query;
+    with no parameters the options are zero, the very count SaveLicense compares with
+    `features.users` (deleted users and bots excluded; this server has no bots)."""
+    include_deleted = ctx.query_flag("include_deleted")
+    if not ctx.state.authz.to(ctx.session, "sysconsole_read_user_management_users"):
+        raise permission_error(ctx.session.user_id, "sysconsole_read_user_management_users")
+    sql = "SELECT COUNT(*) AS n FROM users" + ("" if include_deleted else " WHERE delete_at = 0")
+    row = ctx.state.store.one(sql)
+    return json_response({"total_users_count": int(row["n"]) if row else 0})
+
+
 ROUTES = [
     Route("/api/v4/users", endpoint(create_user, session=False), methods=["POST"]),
+    Route("/api/v4/users/stats/filtered", endpoint(filtered_users_stats), methods=["GET"]),
     Route("/api/v4/users/{user_id:mmid}/password", endpoint(update_password), methods=["PUT"]),
     Route("/api/v4/users/login", endpoint(login, session=False), methods=["POST"]),
     Route("/api/v4/users/logout", endpoint(logout, session=False), methods=["POST"]),
