@@ -83,6 +83,29 @@ def derived_seed(seed: int, label: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+def pin_local_constants() -> bool:
+    """Hypothesis (6.13x+) mixes into its draws the literals of every "local" module in
+    `sys.modules`, a pool that grows whenever a module is imported. So the cases a seed gives
+    depend on how the suite was installed (an editable checkout is local, a wheel is not) and on
+    what happened to be imported before a draw; with fuzz items started ahead on threads, a lazy
+    import in another thread changed the pool between a case and its replay, and Hypothesis
+    reported the test as flaky ("data generation behaved differently between test cases"), a
+    failure that names no requirement. Pinned to the empty pool, the cases depend on the seed
+    alone. It is an internal of Hypothesis: where it is gone this does nothing (False)."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a Hypothesis without the module
+        return False
+    if not hasattr(providers, "_get_local_constants") or not hasattr(providers, "Constants"):
+        return False  # pragma: no cover - a Hypothesis without local constants
+    empty = getattr(providers, "Constants")()  # noqa: B009 - not exported
+    setattr(providers, "_get_local_constants", lambda: empty)  # noqa: B010
+    return True
+
+
+pin_local_constants()
+
+
 def hypothesis_settings(max_examples: int) -> hypothesis.settings:
     """No example database (hermetic, replay by seed only), no deadline, no health checks
     (the world fixture is session-scoped, slow targets are not our bug), no explain phase."""
