@@ -376,50 +376,36 @@ def upload_extra(world: World, name: str, content: bytes, kind: str = "public") 
 
 def _upload(world: World, name: str, content: bytes, kind: str) -> tuple[str, StoredFile]:
     """Upload as the uploader into the channel of `kind`; the ledger key and the stored file."""
-    uploader = world.actors["uploader"]
     channel_id = world.channels[kind]
-    key = world.ledger.intent("file", name, parent=world.keys.get(kind))
-    body = world.target.api(
-        "POST",
-        "/files",
-        uploader,
-        files=[("channel_id", (None, channel_id)), ("files", (name, content))],
-    )
-    info = body["file_infos"][0]
-    world.ledger.created(key, str(info["id"]))
-    return key, StoredFile(
-        id=str(info["id"]),
-        name=name,
-        content=content,
-        mime_type=str(info.get("mime_type", "")),
-        channel_kind=kind,
-        channel_id=channel_id,
-        uploader_id=str(uploader.user_id),
-    )
+    files = [("channel_id", (None, channel_id)), ("files", (name, content))]
+    return _send_upload(world, name, content, kind, files=files)
 
 
 def upload_raw(world: World, name: str, content: bytes, kind: str = "public") -> StoredFile:
     """Upload as a raw body with `?filename=` (uploadFileSimple), so the name arrives exactly as
     given: no multipart quoting rewrites quotes or backslashes in it."""
+    params = {"channel_id": world.channels[kind], "filename": name}
+    headers = {"Content-Type": "application/octet-stream"}
+    return _send_upload(
+        world, name, content, kind, params=params, content=content, headers=headers
+    )[1]
+
+
+def _send_upload(
+    world: World, name: str, uploaded: bytes, kind: str, **request: Any
+) -> tuple[str, StoredFile]:
+    """POST /files as the uploader, recorded in the ledger first; the key and the stored file."""
     uploader = world.actors["uploader"]
-    channel_id = world.channels[kind]
     key = world.ledger.intent("file", name, parent=world.keys.get(kind))
-    body = world.target.api(
-        "POST",
-        "/files",
-        uploader,
-        params={"channel_id": channel_id, "filename": name},
-        content=content,
-        headers={"Content-Type": "application/octet-stream"},
-    )
+    body = world.target.api("POST", "/files", uploader, **request)
     info = body["file_infos"][0]
     world.ledger.created(key, str(info["id"]))
-    return StoredFile(
+    return key, StoredFile(
         id=str(info["id"]),
         name=name,
-        content=content,
+        content=uploaded,
         mime_type=str(info.get("mime_type", "")),
         channel_kind=kind,
-        channel_id=channel_id,
+        channel_id=world.channels[kind],
         uploader_id=str(uploader.user_id),
     )

@@ -143,23 +143,7 @@ async def create_direct(ctx: Ctx) -> Response:
     existing = ctx.state.store.one("SELECT * FROM channels WHERE type = 'D' AND name = ?", name)
     if existing is not None:
         return json_response(channel_json(existing), 201)
-    now = now_ms()
-    row = {
-        "id": new_id(),
-        "team_id": "",
-        "type": "D",
-        "name": name,
-        "display_name": "",
-        "creator_id": ctx.session.user_id,
-        "create_at": now,
-        "update_at": now,
-        "delete_at": 0,
-    }
-    ctx.state.store.insert("channels", row)
-    for user in users:
-        if user is not None:
-            add_channel_member(ctx.state, str(row["id"]), user)
-    return json_response(channel_json(row), 201)
+    return _new_teamless_channel(ctx, "D", name, "", users)
 
 
 GROUP_MIN_USERS, GROUP_MAX_USERS = 3, 8  # model.ChannelGroupMinUsers / ChannelGroupMaxUsers
@@ -189,13 +173,21 @@ async def create_group(ctx: Ctx) -> Response:
     existing = ctx.state.store.one("SELECT * FROM channels WHERE type = 'G' AND name = ?", name)
     if existing is not None:
         return json_response(channel_json(existing), 201)
+    display = ", ".join(str(u["username"]) for u in users if u is not None)
+    return _new_teamless_channel(ctx, "G", name, display, users)
+
+
+def _new_teamless_channel(
+    ctx: Ctx, kind: str, name: str, display_name: str, users: list[Any]
+) -> Response:
+    """A direct ("D") or group ("G") channel with `users` as its members; 201 with it."""
     now = now_ms()
     row = {
         "id": new_id(),
         "team_id": "",
-        "type": "G",
+        "type": kind,
         "name": name,
-        "display_name": ", ".join(str(u["username"]) for u in users if u is not None),
+        "display_name": display_name,
         "creator_id": ctx.session.user_id,
         "create_at": now,
         "update_at": now,
