@@ -20,7 +20,7 @@ from schemathesis.core.failures import FailureGroup
 from mmconform.errors import UsageError
 from mmconform.fuzz.attribution import RUNS_BUILTIN, default_path, load_attribution
 from mmconform.fuzz.profiles import BUILTIN_CHECKS, load_fuzz_data
-from mmconform.fuzz.runner import FuzzContext, build_schema
+from mmconform.fuzz.runner import FuzzContext, FuzzFailure, build_schema
 from mmconform.registry import load_registry
 from mmconform.report.verdicts import RequirementMeta, counted_requirements, derive_requirements
 
@@ -87,8 +87,8 @@ def _write(tmp_path: Path, rows: dict[str, Any]) -> Path:
             id="unknown-requirement",
         ),
         pytest.param(
-            {"not_a_server_error": {"requirement": None}},
-            "not_a_server_error: requirement is null but the check runs",
+            {"response_schema_conformance": {"requirement": None}},
+            "response_schema_conformance: requirement is null but the check runs",
             id="null-but-runs",
         ),
         pytest.param(
@@ -151,3 +151,46 @@ def test_a_schema_failure_names_contract_schema_and_is_charged_alone() -> None:
     metas = {r: RequirementMeta(level="MUST") for r in carried}
     derived = derive_requirements(metas, [test], None)
     assert [r for r, e in derived.items() if e["verdict"] == "failed"] == ["CONTRACT-SCHEMA-001"]
+
+
+def _license_upload_verdict(error_id: str) -> str | None:
+    """Validate a 500 answer to a licence upload with the shipped checks and tuning."""
+    fuzz = FuzzContext(data=load_fuzz_data())
+    schema = build_schema(modes=["positive"], fuzz=fuzz)
+    case = schema["/api/v4/license"]["POST"].Case(
+        body={"license": b"x"}, media_type="multipart/form-data"
+    )
+    body = {
+        "id": error_id,
+        "message": "m",
+        "detailed_error": "",
+        "request_id": "d" * 26,
+        "status_code": 500,
+    }
+    response = httpx.Response(
+        500,
+        headers={
+            "Content-Type": "application/json",
+            "X-Request-Id": "d" * 26,
+            "X-Version-Id": "11.5.0",
+        },
+        content=json.dumps(body).encode(),
+        request=httpx.Request("POST", "http://127.0.0.1:9" + case.formatted_path),
+    )
+    response.elapsed = timedelta(0)
+    try:
+        fuzz.validate(case, response)
+    except FuzzFailure as caught:
+        return str(caught)
+    return None
+
+
+def test_a_5xx_the_real_server_documents_for_client_input_is_no_failure() -> None:
+    """A trial-length licence on Team Edition is 500 api.license.upgrade_needed.app_error on the
+    real server (api4/license.go addLicense); schemathesis' not_a_server_error failed it."""
+    assert _license_upload_verdict("api.license.upgrade_needed.app_error") is None
+
+
+def test_any_other_5xx_is_charged_to_contract_server() -> None:
+    text = _license_upload_verdict("api.license.add_license.panic")
+    assert text is not None and "[CONTRACT-SERVER-001]" in text
