@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mmconform.errors import UsageError
@@ -116,21 +117,59 @@ class SelectionFacts:
     criteria: Mapping[str, Any]
     # Tests pytest's own options left out (-k, -m, --deselect), beyond ours.
     deselected_by_pytest: int = 0
+    # What pytest's arguments narrowed before collection (named test ids, some modules only):
+    # such tests are never collected, so no count shows them (`narrowed_by_arguments`).
+    narrowed: str | None = None
 
     @property
     def partial(self) -> bool:
-        return self.selected < self.collected
+        return self.selected < self.collected or bool(self.narrowed)
 
     def as_json(self) -> dict[str, Any]:
         criteria = dict(self.criteria)
         if self.deselected_by_pytest:
             criteria["pytest"] = f"{self.deselected_by_pytest} test(s) deselected by pytest options"
+        if self.narrowed:
+            criteria["arguments"] = self.narrowed
         return {
             "partial": self.partial,
             "collected": self.collected,
             "selected": self.selected,
             "criteria": criteria,
         }
+
+
+def narrowed_by_arguments(
+    arguments: Sequence[str],
+    collected: Sequence[Path],
+    suite_modules: Sequence[Path],
+    folder: Path,
+    cwd: Path,
+) -> str | None:
+    """What pytest's positional arguments left out of the suite, or None.
+
+    `pytest conformance/test_permissions.py` or `pytest 'conformance/test_fuzz.py::test_x'` is
+    an ordinary pytest run whose collection is already narrow, so comparing the selected tests
+    with the collected ones shows nothing: without this, it certified CONFORMANT on a fraction
+    of the suite. `suite_modules` are the test modules of the conformance folder the collected
+    tests lie in, `folder` that folder; an argument naming it (or a folder above it) collects
+    every test, so test ids named beside it narrow nothing.
+    """
+    root = folder.resolve()
+    whole = any(
+        (cwd / a).resolve() == root or (cwd / a).resolve() in root.parents
+        for a in arguments
+        if "::" not in a
+    )
+    named = [] if whole else [a for a in arguments if "::" in a]
+    seen = {p.resolve() for p in collected}
+    missing = sorted(m.name for m in suite_modules if m.resolve() not in seen)
+    parts = []
+    if named:
+        parts.append(f"named test id(s) {', '.join(named)}")
+    if missing:
+        parts.append(f"module(s) not collected: {', '.join(missing)}")
+    return "; ".join(parts) or None
 
 
 def describe(selection: Mapping[str, Any] | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -130,3 +131,28 @@ def test_rows_follow_the_version_the_target_is_judged_by(
         "test_permission[GetFileInfo[team_member_not_in_channel-public-attached]-200]"
     ]
     assert new_rule == "not applicable: server version 9.10.0 is outside >=9.9.3,<9.10 || >=9.11"
+
+
+def test_a_run_of_one_named_test_is_partial(ref_server: RunningServer, tmp_path: Path) -> None:
+    """`pytest conformance/test_x.py::test_y` collects that test alone, so no count shows the
+    rest of the suite left out: before, such a run certified CONFORMANT."""
+    run_dir = tmp_path / "run"
+    named = f"{conformance_dir() / 'test_http_layer.py'}::test_url_longer_than_maximum_is_414"
+    out = pytest_in(
+        conformance_dir(),
+        named,
+        "--import-mode=importlib",
+        "--mm-url",
+        ref_server.url,
+        "--mm-reports",
+        str(run_dir),
+        "-q",
+        env={
+            "MMCONFORM_LOGIN": ref_server.admin_login,
+            "MMCONFORM_PASSWORD": ref_server.admin_password,
+        },
+    )
+    assert "rc=0" in out, out[-3000:]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["summary"]["verdict"] == "PARTIAL"
+    assert results["selection"]["criteria"]["arguments"].startswith(f"named test id(s) {named}; ")

@@ -19,7 +19,7 @@ import pytest
 
 import mmconform.live_target.verdict as verdict_module
 from mmconform.live_target.verdict import NAMED_BY_OPERATION
-from mmconform.selection import Criteria, TestFacts, describe, split_values
+from mmconform.selection import Criteria, TestFacts, describe, narrowed_by_arguments, split_values
 
 ROW = TestFacts(
     nodeid="test_permissions.py::test_permission[GetFile[uploader-public-attached]-200]",
@@ -186,3 +186,21 @@ def test_rerun_failed_of_a_run_without_failures_is_exit_2(tmp_path: Path) -> Non
     done = mmconform("run", "--rerun-failed", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2
     assert "no test failed in that run; nothing to rerun" in done.stderr
+
+
+def test_arguments_that_narrow_the_collection_are_named(tmp_path: Path) -> None:
+    folder = tmp_path / "conformance"
+    folder.mkdir()
+    fuzz, rows = folder / "test_fuzz.py", folder / "test_permissions.py"
+    modules = [fuzz, rows]
+    both = [fuzz, rows]
+    assert narrowed_by_arguments(["conformance"], both, modules, folder, tmp_path) is None
+    assert narrowed_by_arguments([str(tmp_path)], both, modules, folder, tmp_path) is None
+    only = narrowed_by_arguments(["conformance/test_fuzz.py"], [fuzz], modules, folder, tmp_path)
+    assert only == "module(s) not collected: test_permissions.py"
+    named = "conformance/test_fuzz.py::test_x"
+    assert narrowed_by_arguments([named, str(rows)], both, modules, folder, tmp_path) == (
+        f"named test id(s) {named}"
+    )
+    # The whole folder beside a named id: every test is collected, nothing is narrowed.
+    assert narrowed_by_arguments(["conformance", named], both, modules, folder, tmp_path) is None

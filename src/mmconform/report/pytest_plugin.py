@@ -36,6 +36,8 @@ from mmconform.traffic import TRAFFIC, Traffic
 REQUIREMENTS_PROPERTY = "mm_requirements"
 TRAFFIC_OUTPUT = "mm_traffic"
 SELECTION_OUTPUT = "mm_selection"
+# The files of every collected test, before selection (set by pytest_collection_modifyitems).
+_COLLECTED_ATTR = "_mm_collected_paths"
 # Where the main plugin leaves its selection (mmconform.plugin.SELECTION_ATTR).
 _SELECTION_ATTR = "_mmconform_selection"
 INTERRUPTED = "INTERRUPTED"
@@ -74,11 +76,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Name every conformance test relative to the conformance folder (mmconform.report.testids).
 
     First of all hooks, so selection (`--deselect`, `--lf`) and every report see the same id;
-    under xdist each worker renames its identical collection the same way.
+    under xdist each worker renames its identical collection the same way. The files collected
+    are kept before any selection drops items, for `ResultsCollector._narrowed`.
     """
     from mmconform.report.testids import stable_nodeid
     from mmconform.resources import conformance_dir
@@ -86,6 +89,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     folder = conformance_dir()
     for item in items:
         item._nodeid = stable_nodeid(item.nodeid, getattr(item, "path", None), folder)
+    setattr(config, _COLLECTED_ATTR, [Path(item.path) for item in items])
 
 
 def _hypothesis_home(config: pytest.Config) -> None:
@@ -231,6 +235,7 @@ class ResultsCollector:
         # Tests left out of the collection (ours and pytest's -k/-m/--deselect), and kept.
         self.deselected = 0
         self.selected: int | None = None
+        self.narrowed: str | None = None
         self.worker_selection: dict[str, Any] | None = None
 
     def _load_registry(self) -> tuple[Any, dict[str, Any]]:
@@ -286,6 +291,23 @@ class ResultsCollector:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.selected = len(session.items)
+        self.narrowed = self._narrowed(session)
+
+    def _narrowed(self, session: pytest.Session) -> str | None:
+        """What the positional arguments left out of the conformance folder the tests lie in."""
+        from mmconform.report.testids import conformance_folder_of
+        from mmconform.resources import conformance_dir
+        from mmconform.selection import narrowed_by_arguments
+
+        paths: list[Path] = getattr(self.config, _COLLECTED_ATTR, None) or []
+        if not paths:
+            return None
+        folder = conformance_folder_of(paths[0], conformance_dir()).resolve()
+        if folder not in paths[0].resolve().parents:  # not the suite: a user's own tests
+            return None
+        modules = sorted(folder.glob("test_*.py"))
+        cwd = Path(self.config.invocation_params.dir)
+        return narrowed_by_arguments(list(self.config.args), paths, modules, folder, cwd)
 
     def strict_policy(self) -> dict[str, Any] | None:
         """The --mm-strict policy (None: not strict); on by default for the certify profile."""
@@ -327,6 +349,7 @@ class ResultsCollector:
             selected=selected,
             criteria=dict(ours.get("criteria") or {}),
             deselected_by_pytest=max(0, self.deselected - by_us),
+            narrowed=self.narrowed,
         ).as_json()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
