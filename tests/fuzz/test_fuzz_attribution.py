@@ -115,20 +115,26 @@ def test_a_missing_row_is_an_error(tmp_path: Path) -> None:
         load_attribution(path)
 
 
-def _schema_failure() -> str:
-    schema = build_schema(modes=["positive"], fuzz=FuzzContext(data=load_fuzz_data()))
-    case = schema["/api/v4/files/{file_id}/info"]["GET"].Case(path_parameters={"file_id": FILE_ID})
+def _json_answer(case: Any, status: int, body: dict[str, Any]) -> httpx.Response:
+    """A JSON answer to `case` with the headers every API answer carries."""
     response = httpx.Response(
-        200,
+        status,
         headers={
             "Content-Type": "application/json",
             "X-Request-Id": "d" * 26,
             "X-Version-Id": "11.5.0",
         },
-        content=json.dumps(INFO).encode(),
-        request=httpx.Request("GET", "http://127.0.0.1:9" + case.formatted_path),
+        content=json.dumps(body).encode(),
+        request=httpx.Request(case.method, "http://127.0.0.1:9" + case.formatted_path),
     )
     response.elapsed = timedelta(0)
+    return response
+
+
+def _schema_failure() -> str:
+    schema = build_schema(modes=["positive"], fuzz=FuzzContext(data=load_fuzz_data()))
+    case = schema["/api/v4/files/{file_id}/info"]["GET"].Case(path_parameters={"file_id": FILE_ID})
+    response = _json_answer(case, 200, INFO)
     with pytest.raises(FailureGroup) as caught:
         case.validate_response(response)
     return str(caught.value)
@@ -167,17 +173,7 @@ def _license_upload_verdict(error_id: str) -> str | None:
         "request_id": "d" * 26,
         "status_code": 500,
     }
-    response = httpx.Response(
-        500,
-        headers={
-            "Content-Type": "application/json",
-            "X-Request-Id": "d" * 26,
-            "X-Version-Id": "11.5.0",
-        },
-        content=json.dumps(body).encode(),
-        request=httpx.Request("POST", "http://127.0.0.1:9" + case.formatted_path),
-    )
-    response.elapsed = timedelta(0)
+    response = _json_answer(case, 500, body)
     try:
         fuzz.validate(case, response)
     except FuzzFailure as caught:
