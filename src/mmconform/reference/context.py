@@ -276,9 +276,12 @@ def csrf_passes(state: State, request: Request, token: str) -> bool:
     session's CSRF value (the `MMCSRF` cookie), or `X-Requested-With: XMLHttpRequest` while
     `ExperimentalStrictCSRFEnforcement` is off (its default, the only mode modelled here).
     """
-    if request.method == "GET" or state.fault("csrf-not-checked"):
+    if state.fault("csrf-not-checked"):
         return True
-    if request.headers.get("x-requested-with") == "XMLHttpRequest":
+    if request.method == "GET" and not state.fault("csrf-checked-on-get"):
+        return True
+    xhr = request.headers.get("x-requested-with") == "XMLHttpRequest"
+    if xhr and not state.fault("csrf-xhr-refused"):
         return True
     row = state.store.one("SELECT id FROM sessions WHERE token = ?", token)
     given = request.headers.get("x-csrf-token", "")
@@ -322,7 +325,11 @@ def _any_admin(state: State, token: str) -> Session | None:
 
 
 def _access_token_user(state: State, token: str) -> dict[str, Any] | None:
+    """`createSessionForUserAccessToken`'s lookup; the seeded fault pat-never-accepted finds
+    no token ever (a server whose PAT sessions are broken)."""
     if not state.config.get("ServiceSettings", "EnableUserAccessTokens"):
+        return None
+    if state.fault("pat-never-accepted"):
         return None
     return state.store.one(
         "SELECT user_id FROM access_tokens WHERE token = ? AND is_active = 1", token
@@ -375,7 +382,7 @@ def endpoint(
             if (
                 caller is not None
                 and where == "cookie"
-                and not trust_requester
+                and not (trust_requester and not state.fault("csrf-checked-on-get"))
                 and not csrf_passes(state, request, token)
             ):
                 raise session_expired("Appears to be a CSRF attempt")
