@@ -32,7 +32,9 @@ BODY_LIMIT = 64 * 1024
 _SECRET_HEADERS = frozenset(
     {"authorization", "cookie", "set-cookie", "x-csrf-token", "token", "proxy-authorization"}
 )
-_HASH = re.compile(r"([?&]h=)[^&\"'\s]+")
+# The public-link hash `h` and a query-string token `access_token` (a session secret even
+# where the server refuses it, AUTH-QUERY-001) are cut from URLs and bodies.
+_HASH = re.compile(r"([?&](?:h|access_token)=)[^&\"'\s]+")
 _REF = re.compile(r"exchange: exchanges\.har entry ([A-Za-z0-9_.:-]+)")
 _LICENCE_PATH = "/api/v4/license"
 

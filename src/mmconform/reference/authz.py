@@ -53,6 +53,11 @@ class Authz:
         # gm-members-only lets nobody but members into a group message.
         self._admin_bypass = "admin-without-bypass" not in faults
         self._gm_members_only = "gm-members-only" in faults
+        # channel-member-cache-stale: channel memberships once found are remembered, as a
+        # permission cache that RemoveUserFromChannel/LeaveTeam never invalidate would.
+        self._member_cache: dict[tuple[str, str], dict[str, Any]] | None = (
+            {} if "channel-member-cache-stale" in faults else None
+        )
 
     def to(self, s: Session, perm: str) -> bool:
         return roles_grant(s.roles, perm)
@@ -80,12 +85,21 @@ class Authz:
             return False
         return self._to_channel_row(s, channel, perm)
 
-    def _to_channel_row(self, s: Session, channel: dict[str, Any], perm: str) -> bool:
+    def _channel_member(self, channel_id: str, user_id: str) -> dict[str, Any] | None:
+        cache = self._member_cache
+        if cache is not None and (channel_id, user_id) in cache:
+            return cache[(channel_id, user_id)]
         member = self.store.one(
             "SELECT roles FROM channel_members WHERE channel_id = ? AND user_id = ?",
-            channel["id"],
-            s.user_id,
+            channel_id,
+            user_id,
         )
+        if cache is not None and member is not None:
+            cache[(channel_id, user_id)] = member
+        return member
+
+    def _to_channel_row(self, s: Session, channel: dict[str, Any], perm: str) -> bool:
+        member = self._channel_member(str(channel["id"]), s.user_id)
         if member is not None and roles_grant(str(member["roles"]), perm):
             return True
         if self._gm_members_only and channel["type"] == "G" and perm.startswith("read_"):

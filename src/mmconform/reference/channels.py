@@ -273,6 +273,33 @@ async def add_member(ctx: Ctx) -> Response:
     return json_response(member_json(channel_id, user_id, roles), 201)
 
 
+async def remove_member(ctx: Ctx) -> Response:
+    """`api4/channel.go removeChannelMember`: a team channel only (400 otherwise); removing
+    someone else needs manage_public/private_channel_members on the channel, leaving needs
+    nothing; `App.RemoveUserFromChannel` deletes the membership (and, upstream, invalidates the
+    channel-member caches, which the seeded fault channel-member-cache-stale skips)."""
+    channel_id = ctx.path_id("channel_id")
+    user_id = ctx.path_id("user_id")
+    channel = get_channel_row(ctx.state, channel_id)
+    user = ctx.state.store.one("SELECT * FROM users WHERE id = ?", user_id)
+    if user is None:
+        raise AppError("app.user.missing_account.const", 404)
+    if channel["type"] not in ("O", "P"):
+        raise AppError("api.channel.remove_channel_member.type.app_error", 400)
+    if user_id != ctx.session.user_id:
+        perm = (
+            "manage_public_channel_members"
+            if channel["type"] == "O"
+            else "manage_private_channel_members"
+        )
+        if not ctx.state.authz.to_channel(ctx.session, channel_id, perm):
+            raise permission_error(ctx.session.user_id, perm)
+    ctx.state.store.run(
+        "DELETE FROM channel_members WHERE channel_id = ? AND user_id = ?", channel_id, user_id
+    )
+    return status_ok()
+
+
 ROUTES = [
     Route("/api/v4/channels", endpoint(create_channel), methods=["POST"]),
     Route("/api/v4/channels/direct", endpoint(create_direct), methods=["POST"]),
@@ -280,4 +307,9 @@ ROUTES = [
     Route("/api/v4/channels/{channel_id:mmid}", endpoint(get_channel), methods=["GET"]),
     Route("/api/v4/channels/{channel_id:mmid}", endpoint(delete_channel), methods=["DELETE"]),
     Route("/api/v4/channels/{channel_id:mmid}/members", endpoint(add_member), methods=["POST"]),
+    Route(
+        "/api/v4/channels/{channel_id:mmid}/members/{user_id:mmid}",
+        endpoint(remove_member),
+        methods=["DELETE"],
+    ),
 ]

@@ -276,9 +276,12 @@ def csrf_passes(state: State, request: Request, token: str) -> bool:
     session's CSRF value (the `MMCSRF` cookie), or `X-Requested-With: XMLHttpRequest` while
     `ExperimentalStrictCSRFEnforcement` is off (its default, the only mode modelled here).
     """
-    if request.method == "GET":
+    if state.fault("csrf-not-checked"):
         return True
-    if request.headers.get("x-requested-with") == "XMLHttpRequest":
+    if request.method == "GET" and not state.fault("csrf-checked-on-get"):
+        return True
+    xhr = request.headers.get("x-requested-with") == "XMLHttpRequest"
+    if xhr and not state.fault("csrf-xhr-refused"):
         return True
     row = state.store.one("SELECT id FROM sessions WHERE token = ?", token)
     given = request.headers.get("x-csrf-token", "")
@@ -302,7 +305,12 @@ def resolve_session(state: State, token: str) -> Session | None:
     if is_pat and not state.config.get("ServiceSettings", "EnableUserAccessTokens"):
         return None  # SessionRequired: a PAT session while EnableUserAccessTokens=false
     user = state.store.one("SELECT * FROM users WHERE id = ?", user_id)
-    if user is None or (user["delete_at"] and not state.fault("auth-deactivated-user-accepted")):
+    # Upstream's GetSession never looks at the user: a deactivated user's tokens stop working
+    # because UpdateActive revokes the sessions (cache included). The seeded faults keep them.
+    kept = state.fault("auth-deactivated-user-accepted") or (
+        token in state.session_cache and state.fault("session-cache-survives-deactivation")
+    )
+    if user is None or (user["delete_at"] and not kept):
         state.session_cache.pop(token, None)
         return None
     return Session(token, user)
@@ -317,7 +325,11 @@ def _any_admin(state: State, token: str) -> Session | None:
 
 
 def _access_token_user(state: State, token: str) -> dict[str, Any] | None:
+    """`createSessionForUserAccessToken`'s lookup; the seeded fault pat-never-accepted finds
+    no token ever (a server whose PAT sessions are broken)."""
     if not state.config.get("ServiceSettings", "EnableUserAccessTokens"):
+        return None
+    if state.fault("pat-never-accepted"):
         return None
     return state.store.one(
         "SELECT user_id FROM access_tokens WHERE token = ? AND is_active = 1", token
@@ -334,6 +346,7 @@ def endpoint(
     head: bool | str = False,
     no_token_fault: str = "",
     bad_token_fault: str = "",
+    trust_requester: bool = False,
 ) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a handler like `api.APISessionRequired` / `api.APIHandler`.
 
@@ -341,6 +354,8 @@ def endpoint(
     wrong method unless the upstream route lists it (`head=True`): it is handed to the app's
     wrong-method handler like any other (404 under /api/v4, see app.py). A rule name of
     `versions.yaml` for `head` routes HEAD only on versions that have that rule.
+    `trust_requester` is upstream's `TrustRequester` (`APISessionRequiredTrustRequester`):
+    `checkCSRFToken` skips such routes (a cookie HEAD on GetFile needs no CSRF token).
     `no_token_fault` / `bad_token_fault` name the seeded faults that break this one route's
     session check (see faults.yaml).
     """
@@ -364,11 +379,16 @@ def endpoint(
                 err = session_expired("token=<redacted>")
                 err.clear_cookie = True  # c.RemoveSessionCookie: only for a presented bad token
                 raise err
-            if caller is not None and where == "cookie" and not csrf_passes(state, request, token):
+            if (
+                caller is not None
+                and where == "cookie"
+                and not (trust_requester and not state.fault("csrf-checked-on-get"))
+                and not csrf_passes(state, request, token)
+            ):
                 raise session_expired("Appears to be a CSRF attempt")
             if session and caller is None:
                 raise session_expired("UserRequired")
-            if where == "query" and caller is not None:
+            if where == "query" and caller is not None and not state.fault("query-token-accepted"):
                 raise AppError("api.context.token_provided.app_error", 401)
             return await handler(Ctx(request, state, caller))
         except AppError as err:

@@ -451,7 +451,7 @@ async def get_public_file(ctx: Ctx) -> Response:
 ROUTES = [
     Route(
         "/api/v4/files/{file_id:mmid}",
-        endpoint(get_file, head="head-api-file"),
+        endpoint(get_file, head="head-api-file", trust_requester=True),
         methods=["GET", "HEAD"],
     ),
     Route(

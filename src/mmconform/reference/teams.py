@@ -153,9 +153,52 @@ async def add_member(ctx: Ctx) -> Response:
     return json_response(member_json(team_id, user_id, roles), 201)
 
 
+async def remove_member(ctx: Ctx) -> Response:
+    """`api4/team.go removeTeamMember` → `App.RemoveUserFromTeam` → `LeaveTeam`: removing
+    someone else needs remove_user_from_team on the team, leaving needs nothing; not a member →
+    400 api.team.remove_user_from_team.missing.app_error; the team membership is soft-deleted
+    (DeleteAt) and the user leaves every channel of the team (`LeaveTeam`: Channel().RemoveMember
+    for each channel of the team that is not a DM or GM)."""
+    team_id = ctx.path_id("team_id")
+    user_id = ctx.path_id("user_id")
+    if user_id != ctx.session.user_id and not ctx.state.authz.to_team(
+        ctx.session, team_id, "remove_user_from_team"
+    ):
+        raise permission_error(ctx.session.user_id, "remove_user_from_team")
+    get_team_row(ctx.state, team_id)
+    store = ctx.state.store
+    if store.one("SELECT * FROM users WHERE id = ?", user_id) is None:
+        raise AppError("app.user.missing_account.const", 404)
+    member = store.one(
+        "SELECT 1 FROM team_members WHERE team_id = ? AND user_id = ? AND delete_at = 0",
+        team_id,
+        user_id,
+    )
+    if member is None:
+        raise AppError("api.team.remove_user_from_team.missing.app_error", 400)
+    store.run(
+        "DELETE FROM channel_members WHERE user_id = ? AND channel_id IN "
+        "(SELECT id FROM channels WHERE team_id = ?)",
+        user_id,
+        team_id,
+    )
+    store.run(
+        "UPDATE team_members SET delete_at = ? WHERE team_id = ? AND user_id = ?",
+        now_ms(),
+        team_id,
+        user_id,
+    )
+    return status_ok()
+
+
 ROUTES = [
     Route("/api/v4/teams", endpoint(create_team), methods=["POST"]),
     Route("/api/v4/teams/{team_id:mmid}", endpoint(get_team), methods=["GET"]),
     Route("/api/v4/teams/{team_id:mmid}", endpoint(delete_team), methods=["DELETE"]),
     Route("/api/v4/teams/{team_id:mmid}/members", endpoint(add_member), methods=["POST"]),
+    Route(
+        "/api/v4/teams/{team_id:mmid}/members/{user_id:mmid}",
+        endpoint(remove_member),
+        methods=["DELETE"],
+    ),
 ]
