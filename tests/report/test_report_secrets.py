@@ -124,6 +124,27 @@ def test_scrub_leaves_ordinary_text(text: str) -> None:
     assert scrub(text) == text
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        'curl -i -X GET -H "Authorization: Bearer $MM_TOKEN_UPLOADER" "http://h/api/v4/files/x"',
+        'curl -i -X GET -H "Cookie: MMAUTHTOKEN=$MM_COOKIE_UPLOADER" "http://h/api/v4/files/x"',
+        'curl -i "http://h/api/v4/files/x?access_token=$MM_TOKEN_UPLOADER" -o out',
+        "curl -H 'X-CSRF-Token: $MM_CSRF_UPLOADER' http://h/api/v4/files",
+    ],
+)
+def test_scrub_keeps_the_shell_variables_of_repro_lines(line: str) -> None:
+    """A repro line names the variable to export, not the secret: redacting it (and, unquoted,
+    the closing quote with it) left a line that could not be run."""
+    assert scrub(line) == line
+
+
+def test_scrub_stops_an_unquoted_secret_at_its_closing_quote() -> None:
+    assert scrub('"http://h/x?access_token=qq11ww22" -o out') == (
+        '"http://h/x?access_token=[REDACTED]" -o out'
+    )
+
+
 def test_finalize_scrubs_other_reports_in_the_run_dir(tmp_path: Path) -> None:
     """Escaped quotes (`&quot;` in XML, `\\"` in JSON) must not hide a secret from the scrubber."""
     from report_support import ALL_PASS, make_run, write_registry
@@ -147,3 +168,8 @@ def test_finalize_scrubs_other_reports_in_the_run_dir(tmp_path: Path) -> None:
         assert "[REDACTED]" in text
         for secret in (PASSWORD, BEARER, HEADER_TOKEN):
             assert secret not in text
+
+
+def test_a_secret_that_looks_like_a_variable_is_still_redacted() -> None:
+    assert "$ecret99" not in scrub("password=$ecret99")
+    assert "$token_abc" not in scrub('"Authorization: Bearer $token_abc"')
