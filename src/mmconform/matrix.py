@@ -55,6 +55,8 @@ ACTORS = (
     "anonymous",
     "invalid_token",
     "gm_member",
+    "team_admin",
+    "channel_admin",
 )
 CHANNELS = ("public", "private", "dm", "gm", "none")
 CONFIGS = (

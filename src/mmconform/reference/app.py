@@ -25,6 +25,7 @@ from mmconform.reference import (
     lookups,
     posts,
     routing,
+    scheme_roles,
     system,
     teams,
     upload,
@@ -126,6 +127,7 @@ def create_app(settings: Settings) -> Starlette:
         *files.ROUTES,
         *license_api.ROUTES,
         *lookups.ROUTES,
+        *scheme_roles.ROUTES,
     ]
     app = Starlette(
         routes=routes,
