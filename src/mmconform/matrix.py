@@ -98,6 +98,10 @@ _CHANNEL_FREE = frozenset(
         "unpadded",
         "at_seat_limit",
         "over_seat_limit",
+        # the trial guard (live_target.rows.TRIAL_STATES)
+        "trial_after_trial",
+        "sanctioned_after_trial",
+        "trial_team_edition",
     }
 )
 ERROR_SHAPE = "ERR-SHAPE-001"
@@ -180,6 +184,9 @@ SHAPES: dict[str, Shape] = {
             "unpadded",
             "at_seat_limit",
             "over_seat_limit",
+            "trial_after_trial",
+            "sanctioned_after_trial",
+            "trial_team_edition",
         )
     ),
     "RemoveLicenseFile": Shape(("installed", "not_installed")),

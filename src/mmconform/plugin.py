@@ -585,7 +585,13 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     )
     world = unpack(blob, target, result.admin, ledger)
     gate = Gate(run_dir / "target.lock", target, result.admin, ledger, perms)
-    runner = RowRunner(world, gate, result.version, minter_from_key(Path(key) if key else None))
+    runner = RowRunner(
+        world,
+        gate,
+        result.version,
+        minter_from_key(Path(key) if key else None),
+        trial_state=option(config, "mm_trial_state"),
+    )
     # Cleanup is the controller's, at unconfigure, after every worker is done: one process
     # sweeping the whole ledger cannot race another over the config it needs for deletions.
     overlap = Overlap(concurrency(config))

@@ -154,6 +154,24 @@ def _unlicense(state: State) -> None:
     state.license = None
 
 
+def _trial_guard(state: State) -> None:
+    """addLicense's guard for a non-sanctioned trial (api4/license.go): no LicenseManager (a Team
+    Edition build) → 500 upgrade_needed; `CanStartTrial()` false → 400 not-allowed. CanStartTrial
+    is closed enterprise code; this server answers false once any trial licence was saved here or
+    the start seeded it (`Settings.had_trial`), as the i18n text of the id says ("You have
+    previously applied a trial license to this Mattermost instance"; docs/facts/trial-guard.md).
+    Seeded faults: trial-team-edition-accepted, second-trial-accepted,
+    sanctioned-trial-refused-after-trial (the last one in add_license)."""
+    if state.settings.edition == "team":
+        if state.fault("trial-team-edition-accepted"):
+            return
+        raise AppError("api.license.upgrade_needed.app_error", 500)
+    if state.store.get_system(HAD_TRIAL_KEY) == "true" and not state.fault(
+        "second-trial-accepted"
+    ):
+        raise AppError("api.license.request-trial.can-start-trial.not-allowed", 400)
+
+
 async def add_license(ctx: Ctx) -> Response:
     _require_manage(
         ctx, "license-upload-any-user", ("license-upload-system-manager", "system_manager")
@@ -180,7 +198,13 @@ async def add_license(ctx: Ctx) -> Response:
         raise AppError("api.unmarshal_error", 500) from exc
     lic = licensing.normalise(raw)
     unsanctioned = licensing.is_trial_license(lic) and not licensing.is_sanctioned_trial(lic)
-    if unsanctioned and state.store.get_system(HAD_TRIAL_KEY) == "true":
+    if unsanctioned:
+        _trial_guard(state)
+    elif (
+        licensing.is_trial_license(lic)
+        and state.fault("sanctioned-trial-refused-after-trial")
+        and state.store.get_system(HAD_TRIAL_KEY) == "true"
+    ):  # a fork that applies the one-trial rule to sanctioned trials too
         raise AppError("api.license.request-trial.can-start-trial.not-allowed", 400)
     features = raw.get("features")
     if not isinstance(features, dict) or features.get("users") is None:
