@@ -368,6 +368,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         signing_key=bool(option(config, "mm_signing_key")),
         selection=getattr(config, SELECTION_ATTR, None),
         config_changes=bool(option(config, "mm_allow_config_changes")),
+        trial_state=option(config, "mm_trial_state"),
     )
     write_json(Path(path), document)
 
