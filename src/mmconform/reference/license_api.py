@@ -166,9 +166,7 @@ def _trial_guard(state: State) -> None:
         if state.fault("trial-team-edition-accepted"):
             return
         raise AppError("api.license.upgrade_needed.app_error", 500)
-    if state.store.get_system(HAD_TRIAL_KEY) == "true" and not state.fault(
-        "second-trial-accepted"
-    ):
+    if state.store.get_system(HAD_TRIAL_KEY) == "true" and not state.fault("second-trial-accepted"):
         raise AppError("api.license.request-trial.can-start-trial.not-allowed", 400)
 
 
