@@ -26,6 +26,9 @@ _MINTED = frozenset(
         "stray_bytes",
         "extra_users_only",
         "bad_record_id",
+        "trial_after_trial",
+        "sanctioned_after_trial",
+        "trial_team_edition",
     }
 )
 
@@ -38,6 +41,7 @@ def predicted_na(
     licence_changes: bool,
     signing_key: bool,
     config_changes: bool = False,
+    trial_state: str | None = None,
 ) -> tuple[str | None, str | None]:
     """(the N/A reason known before running, or None; a possible N/A reason, or None)."""
     from mmconform.registry import load_registry
@@ -54,6 +58,11 @@ def predicted_na(
                 return NEEDS_LICENCE, None
             if row.state in _MINTED and not signing_key:
                 return "needs a licence signing key the target trusts (embedded server)", None
+            from mmconform.live_target.rows import TRIAL_STATES
+
+            wanted = TRIAL_STATES.get(row.state)
+            if wanted is not None and trial_state != wanted:
+                return f"needs a target whose trial state is {wanted} (--mm-trial-state)", None
     elif facts.operation in LICENCE_OPERATIONS and not licence_changes:
         return NEEDS_LICENCE, None  # the fuzz items of the licence operations
     registry = load_registry()
@@ -75,6 +84,7 @@ def listing_document(
     signing_key: bool,
     selection: Mapping[str, Any] | None,
     config_changes: bool = False,
+    trial_state: str | None = None,
 ) -> dict[str, Any]:
     tests = []
     for f in facts:
@@ -85,6 +95,7 @@ def listing_document(
             licence_changes=licence_changes,
             signing_key=signing_key,
             config_changes=config_changes,
+            trial_state=trial_state,
         )
         tests.append(
             {

@@ -55,6 +55,8 @@ ACTORS = (
     "anonymous",
     "invalid_token",
     "gm_member",
+    "team_admin",
+    "channel_admin",
 )
 CHANNELS = ("public", "private", "dm", "gm", "none")
 CONFIGS = (
@@ -96,6 +98,10 @@ _CHANNEL_FREE = frozenset(
         "unpadded",
         "at_seat_limit",
         "over_seat_limit",
+        # the trial guard (live_target.rows.TRIAL_STATES)
+        "trial_after_trial",
+        "sanctioned_after_trial",
+        "trial_team_edition",
     }
 )
 ERROR_SHAPE = "ERR-SHAPE-001"
@@ -178,6 +184,9 @@ SHAPES: dict[str, Shape] = {
             "unpadded",
             "at_seat_limit",
             "over_seat_limit",
+            "trial_after_trial",
+            "sanctioned_after_trial",
+            "trial_team_edition",
         )
     ),
     "RemoveLicenseFile": Shape(("installed", "not_installed")),

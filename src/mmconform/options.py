@@ -154,6 +154,10 @@ OPTIONS: tuple[Option, ...] = (
            "--mm-reports", metavar="DIR"),
     Option("signing_key", "licence signing key the target trusts (embedded server), for "
            "minted licences", None, "--mm-signing-key", metavar="PEM"),
+    Option("trial_state", "what the target's licence manager says of a trial-length licence: "
+           "had-trial (CanStartTrial false) or team-edition (no LicenseManager); the trial "
+           "guard's rows run only where it is declared (the embedded server's is had-trial)",
+           None, "--mm-trial-state", metavar="STATE"),
     Option("disposable", "the target is thrown away after the run: irreversible changes are "
            "allowed", None, "--mm-disposable", kind=FLAG),
     Option("tests", "run only the tests whose stable ids FILE lists, one a line "

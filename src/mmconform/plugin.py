@@ -368,6 +368,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         signing_key=bool(option(config, "mm_signing_key")),
         selection=getattr(config, SELECTION_ATTR, None),
         config_changes=bool(option(config, "mm_allow_config_changes")),
+        trial_state=option(config, "mm_trial_state"),
     )
     write_json(Path(path), document)
 
@@ -585,7 +586,13 @@ def mm_session(request: pytest.FixtureRequest) -> Iterator[Session]:
     )
     world = unpack(blob, target, result.admin, ledger)
     gate = Gate(run_dir / "target.lock", target, result.admin, ledger, perms)
-    runner = RowRunner(world, gate, result.version, minter_from_key(Path(key) if key else None))
+    runner = RowRunner(
+        world,
+        gate,
+        result.version,
+        minter_from_key(Path(key) if key else None),
+        trial_state=option(config, "mm_trial_state"),
+    )
     # Cleanup is the controller's, at unconfigure, after every worker is done: one process
     # sweeping the whole ledger cannot race another over the config it needs for deletions.
     overlap = Overlap(concurrency(config))

@@ -114,6 +114,7 @@ def handle(args: argparse.Namespace) -> int:
             cmd.append("--mm-allow-config-changes")
         if embedded:
             cmd += ["--mm-signing-key", "embedded", "--mm-allow-config-changes"]
+            cmd += ["--mm-trial-state", "had-trial"]  # as commands/run.py's embedded server
         env = {k: v for k, v in os.environ.items() if not k.startswith("MMCONFORM_")}
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, errors="replace")
         if done.returncode not in (0, 5) or not out.is_file():

@@ -237,7 +237,9 @@ def _embedded_plan(stack: ExitStack, as_version: str | None = None) -> Iterator[
     from mmconform.reference.licensing import mint_license
     from mmconform.reference.server import running_server
 
-    server = stack.enter_context(running_server(as_version=as_version))
+    # had_trial: the embedded server starts as an instance that has had its trial, so the trial
+    # guard's rows have a known state to check (a real server's cannot be read or undone).
+    server = stack.enter_context(running_server(as_version=as_version, had_trial=True))
     if server.signing_key_path is None:
         raise UsageError("the embedded server has no licence signing key; cannot license it")
     secret_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mmconform-lic-")))
@@ -274,6 +276,8 @@ def _embedded_plan(stack: ExitStack, as_version: str | None = None) -> Iterator[
             str(licence_path),
             "--mm-signing-key",
             str(server.signing_key_path),
+            "--mm-trial-state",
+            "had-trial",
         ],
     )
 

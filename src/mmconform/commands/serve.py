@@ -46,6 +46,18 @@ def register(sub: Any) -> None:
         metavar="NAME",
         help="switch on a seeded fault (repeatable; see --list-faults)",
     )
+    p.add_argument(
+        "--team-edition",
+        action="store_true",
+        help="behave as a Team Edition build (no LicenseManager: a trial-length licence is 500 "
+        "api.license.upgrade_needed.app_error)",
+    )
+    p.add_argument(
+        "--had-trial",
+        action="store_true",
+        help="start as an instance that has had a trial (CanStartTrial false: a second "
+        "trial-length licence is 400 api.license.request-trial.can-start-trial.not-allowed)",
+    )
     p.add_argument("--list-faults", action="store_true", help="list the seeded faults and exit")
     p.set_defaults(func=handle)
 
@@ -165,6 +177,8 @@ def _serve(
         "license_public_key": args.license_public_key,
         "server_version": as_version or DEFAULT_VERSION,
         "faults": faults,
+        "edition": "team" if args.team_edition else "enterprise",
+        "had_trial": bool(args.had_trial),
     }
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -35,6 +35,14 @@ JUNK_ID = "junk"
 BOGUS_HASH = "A" * 43
 NEAR_HASHES = ("other_file_hash", "truncated_hash", "case_changed_hash")
 SEAT_STATES = ("at_seat_limit", "over_seat_limit")
+# The trial guard's licences (api4/license.go addLicense) and the trial state each needs declared
+# (--mm-trial-state): a trial cannot be undone, so these run only where the caller set it up.
+TRIAL_STATES = {
+    "trial_after_trial": "had-trial",
+    "sanctioned_after_trial": "had-trial",
+    "trial_team_edition": "team-edition",
+}
+_TRIAL_MS = (30 * 24 + 8) * 3_600_000  # model/license.go trialDuration: 30 days 8 hours
 _DAY_MS = 86_400_000
 NEEDS_RESTRICTED = (
     "needs a target started with ExperimentalSettings.RestrictSystemAdmin=true (config file only)"
@@ -114,11 +122,13 @@ class RowRunner:
         gate: Gate,
         server_version: str | None,
         minter: Minter | None = None,
+        trial_state: str | None = None,
     ) -> None:
         self.world = world
         self.gate = gate
         self.version = server_version
         self.minter = minter
+        self.trial_state = trial_state
         self._local = threading.local()
 
     @property
@@ -201,6 +211,7 @@ class RowRunner:
             "bad_record_id",
             *TAMPERED,
             *SEAT_STATES,
+            *TRIAL_STATES,
         )
         # A request expected to be refused must leave the licence as it was (gate.licence_change),
         # except where the real server itself drops it (the row says `leaves_unlicensed`).
@@ -469,6 +480,26 @@ class RowRunner:
             )
         return self.minter(users, expires_at_ms, is_trial, overrides)
 
+    def trial_licence(self, state: str, now: int) -> bytes:
+        """A trial-length licence (IsTrial, exactly 30d8h: IsTrialLicense and not
+        IsSanctionedTrial), or for `sanctioned_after_trial` a 29d8h trial (sanctioned), minted
+        only for a target whose trial state the caller declared: the suite never starts a trial
+        on a target it knows nothing of (docs/facts/trial-guard.md)."""
+        wanted = TRIAL_STATES[state]
+        if self.trial_state != wanted:
+            declared = self.trial_state or "undeclared"
+            raise NotApplicable(
+                f"needs a target whose trial state is {wanted} (--mm-trial-state; this one's is "
+                f"{declared}): a trial licence cannot be undone on a real server"
+            )
+        length = _TRIAL_MS if state != "sanctioned_after_trial" else 29 * _DAY_MS + 8 * 3_600_000
+        return self.mint(
+            users=10_000,
+            expires_at_ms=now + length,
+            is_trial=True,
+            overrides={"starts_at": now, "expires_at": now + length},
+        )
+
     def seat_count(self) -> int:
         """The count SaveLicense compares with features.users: `User().Count` with zero options
         (no deleted users, no bots), which `GET /users/stats/filtered` without parameters
@@ -503,6 +534,8 @@ class RowRunner:
             data = self.mint(
                 users=10_000, expires_at_ms=now + 29 * _DAY_MS + 8 * 3_600_000, is_trial=True
             )
+        elif row.state in TRIAL_STATES:
+            data = self.trial_licence(row.state, now)
         elif row.state == "stray_bytes":  # base64.StdEncoding skips only CR and LF (D23)
             good = self.genuine_licence()
             data = good[: len(good) // 2] + b" * " + good[len(good) // 2 :]

@@ -34,6 +34,8 @@ _USER_CODES = {
     "system_read_only_admin": "roa",
     "deactivated_user": "dea",
     "gm_member": "gmm",
+    "team_admin": "tad",
+    "channel_admin": "cad",
 }
 CHANNEL_KINDS = ("public", "private", "dm", "gm")
 FILE_STATES = ("unattached", "attached", "post_deleted")
@@ -214,6 +216,9 @@ class _Builder:
             "deactivated_user": ("team", ("public", "private")),
             # the group message's third member (with the uploader and the channel member)
             "gm_member": ("team", ()),
+            # made team admin / channel admin of the private channel by scheme_roles()
+            "team_admin": ("team", ()),
+            "channel_admin": ("team", ("private",)),
         }
         # Drawn in plan order, so a seed gives the same passwords however the users overlap.
         passwords = {actor: self.password() for actor in plan}
@@ -233,7 +238,32 @@ class _Builder:
             for kind in kinds:
                 if actor != "uploader":  # the creator is a member already
                     self.join_channel(kind, self.w.actors[actor])
+        self.scheme_roles()
         self.special_actors()
+
+    def scheme_roles(self) -> None:
+        """team_admin: scheme admin of the team, a member of no channel (so its reads in the
+        private channel, the DM and the GM meet the team and system checks, not a membership);
+        channel_admin: scheme admin of the private channel. Through the scheme-role endpoints
+        (api4/team.go updateTeamMemberSchemeRoles, api4/channel.go
+        updateChannelMemberSchemeRoles); a refusal makes the actor unavailable with the
+        target's answer. No new object: the memberships go with the run's team."""
+        changes = {
+            "team_admin": f"/teams/{self.w.teams['team']}/members/{{user_id}}/schemeRoles",
+            "channel_admin": f"/channels/{self.w.channels['private']}/members/{{user_id}}"
+            "/schemeRoles",
+        }
+        for actor, path in changes.items():
+            user = self.w.actors[actor]
+            try:
+                self.t.api(
+                    "PUT",
+                    path.format(user_id=user.user_id),
+                    self.admin,
+                    json={"scheme_admin": True, "scheme_user": True},
+                )
+            except ApiError as exc:
+                self.w.unavailable[actor] = _reason(exc, user)
 
     def special_actors(self) -> None:
         for actor, roles in _ROLES.items():

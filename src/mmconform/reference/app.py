@@ -25,6 +25,7 @@ from mmconform.reference import (
     lookups,
     posts,
     routing,
+    scheme_roles,
     system,
     teams,
     upload,
@@ -109,6 +110,8 @@ def build_state(settings: Settings) -> State:
     state = State(settings, store, config, authz, public_pem, files_dir, tmp_dir)
     state.subpath = subpath_of(str(config.get("ServiceSettings", "SiteURL") or ""))
     license_api.load_active(state)
+    if settings.had_trial:
+        state.store.set_system(license_api.HAD_TRIAL_KEY, "true")
     _bootstrap_admin(state)
     return state
 
@@ -126,6 +129,7 @@ def create_app(settings: Settings) -> Starlette:
         *files.ROUTES,
         *license_api.ROUTES,
         *lookups.ROUTES,
+        *scheme_roles.ROUTES,
     ]
     app = Starlette(
         routes=routes,

@@ -35,7 +35,8 @@ CLASSES = frozenset(
     }
 )
 _REQUIRED = {"name", "class", "description", "requirements"}
-_OPTIONAL = {"known_gap", "server_config", "as_version", "also_breaks"}
+_OPTIONAL = {"known_gap", "server_config", "as_version", "also_breaks", "edition"}
+EDITIONS = ("enterprise", "team")  # Settings.edition
 
 
 class FaultError(ValueError):
@@ -57,6 +58,9 @@ class Fault:
     as_version: str | None = None
     # Requirements the fault breaks beside `requirements`: not a kill, not an overcharge.
     also_breaks: tuple[str, ...] = ()
+    # The build the fault's server stands for (Settings.edition): "team" for the faults of the
+    # Team Edition trial guard; the selftest tells the suite (--mm-trial-state team-edition).
+    edition: str = "enterprise"
 
 
 def _fault(row: Any, index: int) -> Fault:
@@ -97,6 +101,9 @@ def _fault(row: Any, index: int) -> Fault:
             parse_version(str(version))
         except VersionError as exc:
             raise FaultError(f"{where} ({row['name']}): as_version: {exc}") from None
+    edition = str(row.get("edition") or "enterprise")
+    if edition not in EDITIONS:
+        raise FaultError(f"{where} ({row['name']}): edition {edition!r} not in {list(EDITIONS)}")
     return Fault(
         str(row["name"]),
         str(row["class"]),
@@ -106,6 +113,7 @@ def _fault(row: Any, index: int) -> Fault:
         {str(k): dict(v) for k, v in config.items()},
         str(version) if version is not None else None,
         tuple(also),
+        edition,
     )
 
 

@@ -51,7 +51,19 @@ def _require_manage(ctx: Ctx, any_user_fault: str, role_fault: tuple[str, str]) 
         return
     if faults and role_fault[0] in faults and role_fault[1] in ctx.session.roles.split():
         return
+    if faults and "license-channel-admin" in faults and _is_channel_admin(ctx):
+        return
     raise permission_error(ctx.session.user_id, "manage_license_information")
+
+
+def _is_channel_admin(ctx: Ctx) -> bool:
+    """For the seeded fault license-channel-admin: the caller is scheme admin of a channel."""
+    row = ctx.state.store.one(
+        "SELECT 1 FROM channel_members WHERE user_id = ? "
+        "AND (' ' || roles || ' ') LIKE '% channel_admin %'",
+        ctx.session.user_id,
+    )
+    return row is not None
 
 
 async def _license_part(ctx: Ctx) -> bytes:
@@ -142,6 +154,22 @@ def _unlicense(state: State) -> None:
     state.license = None
 
 
+def _trial_guard(state: State) -> None:
+    """addLicense's guard for a non-sanctioned trial (api4/license.go): no LicenseManager (a Team
+    Edition build) → 500 upgrade_needed; `CanStartTrial()` false → 400 not-allowed. CanStartTrial
+    is closed enterprise code; this server answers false once any trial licence was saved here or
+    the start seeded it (`Settings.had_trial`), as the i18n text of the id says ("You have
+    previously applied a trial license to this Mattermost instance"; docs/facts/trial-guard.md).
+    Seeded faults: trial-team-edition-accepted, second-trial-accepted,
+    sanctioned-trial-refused-after-trial (the last one in add_license)."""
+    if state.settings.edition == "team":
+        if state.fault("trial-team-edition-accepted"):
+            return
+        raise AppError("api.license.upgrade_needed.app_error", 500)
+    if state.store.get_system(HAD_TRIAL_KEY) == "true" and not state.fault("second-trial-accepted"):
+        raise AppError("api.license.request-trial.can-start-trial.not-allowed", 400)
+
+
 async def add_license(ctx: Ctx) -> Response:
     _require_manage(
         ctx, "license-upload-any-user", ("license-upload-system-manager", "system_manager")
@@ -168,7 +196,13 @@ async def add_license(ctx: Ctx) -> Response:
         raise AppError("api.unmarshal_error", 500) from exc
     lic = licensing.normalise(raw)
     unsanctioned = licensing.is_trial_license(lic) and not licensing.is_sanctioned_trial(lic)
-    if unsanctioned and state.store.get_system(HAD_TRIAL_KEY) == "true":
+    if unsanctioned:
+        _trial_guard(state)
+    elif (
+        licensing.is_trial_license(lic)
+        and state.fault("sanctioned-trial-refused-after-trial")
+        and state.store.get_system(HAD_TRIAL_KEY) == "true"
+    ):  # a fork that applies the one-trial rule to sanctioned trials too
         raise AppError("api.license.request-trial.can-start-trial.not-allowed", 400)
     features = raw.get("features")
     if not isinstance(features, dict) or features.get("users") is None:

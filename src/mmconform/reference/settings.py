@@ -8,6 +8,7 @@ from pathlib import Path
 from mmconform.reference.versions import parse_version
 
 DEFAULT_VERSION = "11.5.0"
+EDITIONS = ("enterprise", "team")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,14 @@ class Settings:
     config_file: Path | None = None
     license_public_key: Path | None = None
     faults: frozenset[str] = field(default_factory=frozenset)
+    # The licence manager's trial state, explicit because a real server's cannot be read over the
+    # API or undone (docs/facts/trial-guard.md): `edition` "team" is a Team Edition build (no
+    # LicenseManager: a non-sanctioned trial licence is 500 upgrade_needed); `had_trial` seeds
+    # "this instance has had a trial" (CanStartTrial false) at start.
+    edition: str = "enterprise"
+    had_trial: bool = False
 
     def __post_init__(self) -> None:
         parse_version(self.server_version)
+        if self.edition not in EDITIONS:
+            raise ValueError(f"edition {self.edition!r}: give one of {', '.join(EDITIONS)}")

@@ -63,6 +63,14 @@ def fault_version(faults: tuple[str, ...]) -> str | None:
     return next(iter(sorted(v for v in versions if v is not None)), None)
 
 
+def fault_edition(faults: tuple[str, ...]) -> str:
+    """The build the faults' server stands for (`edition` in faults.yaml): "team" if any says so."""
+    from mmconform.reference.faults import load_catalogue
+
+    catalogue = load_catalogue()
+    return "team" if any(catalogue[n].edition == "team" for n in faults) else "enterprise"
+
+
 def restricts_admin(config: dict[str, dict[str, Any]]) -> bool:
     return config.get("ExperimentalSettings", {}).get("RestrictSystemAdmin") is True
 
@@ -116,6 +124,7 @@ def _run_child(
     log: Path,
     restricted: bool,
     selection: list[str],
+    trial_state: str,
 ) -> int:
     """Prepare the running server, run `mmconform run` against it; the child's exit code."""
     if server.signing_key_path is None:  # pragma: no cover - own data dir always has one
@@ -154,6 +163,8 @@ def _run_child(
         "--mm-disposable",
         "--mm-signing-key",
         str(server.signing_key_path),
+        "--mm-trial-state",
+        trial_state,
     ]
     env = _child_env(server.admin_login, server.admin_password)
     with log.open("w", encoding="utf-8") as fh:
@@ -176,10 +187,15 @@ def run_suite(spec: RunSpec, faults: tuple[str, ...], label: str) -> Outcome:
             if config:
                 config_file = Path(secret) / "config.json"
                 config_file.write_text(json.dumps(config), encoding="utf-8")
+            edition = fault_edition(faults)
+            # Every server has had its trial, as the embedded run's (commands/run.py); a Team
+            # Edition one has no trial state at all.
             with running_server(
                 faults=frozenset(faults),
                 config_file=config_file,
                 as_version=fault_version(faults) or spec.as_version,
+                edition=edition,
+                had_trial=edition != "team",
             ) as server:
                 code = _run_child(
                     spec,
@@ -189,6 +205,7 @@ def run_suite(spec: RunSpec, faults: tuple[str, ...], label: str) -> Outcome:
                     log,
                     restricts_admin(config),
                     selection_args(spec, faults),
+                    "team-edition" if edition == "team" else "had-trial",
                 )
     except Exception as exc:  # a server that would not start is an error of this run only
         return Outcome(-1, (), None, log, time.monotonic() - started, f"{exc}")
