@@ -30,7 +30,7 @@ _NAMED = re.compile(r"\[[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-[0-9]+\]")
 # while EnableDeveloper is off, so it is charged, not carried by the rows' markers.
 _DETAIL = "HTTP-ERROR-001"
 NAMED_BY_OPERATION: dict[str, tuple[str, ...]] = {
-    "GetFile": ("FILES-GET-001", "FILES-GET-002", "FILES-GET-RANGE-001", _DETAIL),
+    "GetFile": ("FILES-GET-001", "FILES-GET-002", "FILES-GET-RANGE-001", "FILES-HEAD-002", _DETAIL),
     "GetFileInfo": ("FILES-INFO-001", _DETAIL),
     "GetFileLink": ("FILES-LINK-004", "DEPLOY-LINK-001", _DETAIL),
     "GetFilePublic": ("FILES-PUBLIC-001",),
@@ -40,6 +40,7 @@ NAMED_BY_OPERATION: dict[str, tuple[str, ...]] = {
         "FILES-UPLOAD-001",
         "FILES-UPLOAD-010",
         "FILES-UPLOAD-CREATOR-001",
+        "FILES-UPLOAD-BOOKMARK-001",
         _DETAIL,
     ),
     "UploadLicenseFile": ("LICENSE-UPLOAD-005", _DETAIL),
@@ -98,12 +99,28 @@ class Verdict:
         # The body's shape before its id: an answer that is no AppError at all breaks the error
         # contract (ERR-SHAPE-001), not the row's rule, whose status was right; an AppError with
         # another id breaks the row's rule.
+        if self.request.method == "HEAD" and self.request.api:
+            self.check_head()
+            return
         if r.status_code >= 400 and self.request.api:
             self.check_app_error()
         if row.error_id and error_id_of(r) != row.error_id:
             self.fail("unexpected error id")
         if r.status_code < 300:
             self.check_success()
+
+    def check_head(self) -> None:
+        """A HEAD answer has no body (net/http eats it, and the client reads none), so no error
+        id or AppError shape can be judged: the status tells the rule; a file's 200 also
+        carries the file's Content-Length (ServeContent sets it before the body it omits)."""
+        r, stored = self.response, self.request.file
+        if self.row.operation == "GetFile" and r.status_code == 200 and stored is not None:
+            length = r.headers.get("content-length")
+            if length != str(len(stored.content)):
+                self.fail(
+                    f"HEAD Content-Length is {length!r}, the file has {len(stored.content)} "
+                    "bytes [FILES-HEAD-002]"
+                )
 
     def check_app_error(self) -> None:
         r = self.response
@@ -239,7 +256,13 @@ class Verdict:
                 f"{len(infos)} file_infos [FILES-UPLOAD-010]"
             )
         first = infos[0]
-        if self.actor.user_id and first.get("user_id") != self.actor.user_id:
+        if self.request.bookmark:
+            if first.get("user_id") != "bookmark":
+                self.fail(
+                    f"bookmark=true upload's FileInfo user_id is {first.get('user_id')!r}, not "
+                    '"bookmark" (model.BookmarkFileOwner) [FILES-UPLOAD-BOOKMARK-001]'
+                )
+        elif self.actor.user_id and first.get("user_id") != self.actor.user_id:
             self.fail(
                 f"FileInfo user_id is {first.get('user_id')!r}, not the sender "
                 f"{self.actor.user_id!r} [FILES-UPLOAD-CREATOR-001]"
