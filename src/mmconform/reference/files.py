@@ -77,6 +77,9 @@ def file_headers(
     inline = not force_download and mime.lower().startswith(INLINE_MEDIA)
     if "svg-served-inline" in faults and mime.lower().startswith("image/svg"):
         inline = not force_download  # a fork treating every image/* as media
+    if "xhtml-served-inline" in faults and str(info["name"]).lower().endswith(".xhtml"):
+        # A fork typing .xhtml as application/xhtml+xml and listing it among the media types.
+        mime, inline = "application/xhtml+xml", not force_download
     if "disposition-always-inline" in faults or (active_ok and mime.startswith("text/html")):
         inline = True
     esc = path_escape(str(info["name"]))

@@ -107,7 +107,9 @@ class UploadJob:
     def start(self, name: str) -> Upload:
         if self.ctx.state.fault("odd-filename-500") and _ODD_NAME.search(name):
             raise RuntimeError("fault odd-filename-500: filename not handled")
-        up = Upload(filestore.base_name(name), filestore.TempFile(self.ctx.state.tmp_dir))
+        # upload-keeps-directory-part: a fork storing the name as sent, without filepath.Base.
+        kept = name if self.ctx.state.fault("upload-keeps-directory-part") else None
+        up = Upload(kept or filestore.base_name(name), filestore.TempFile(self.ctx.state.tmp_dir))
         self.uploads.append(up)
         return up
 
@@ -147,9 +149,14 @@ class UploadJob:
         rows = []
         for up in self.uploads:
             up.temp.close()
+            if up.temp.size == 0 and state.fault("zero-byte-upload-refused"):
+                raise AppError("api.file.upload_file.read_request.app_error", 400)
             ext = extension_of(up.name)
             width = height = 0
-            if ext in IMAGE_TYPES and not (ext == "gif" and state.fault("gif-dimensions-missing")):
+            unsized = (ext == "gif" and state.fault("gif-dimensions-missing")) or (
+                ext in ("jpg", "jpeg") and state.fault("jpeg-dimensions-missing")
+            )
+            if ext in IMAGE_TYPES and not unsized:
                 with up.temp.path.open("rb") as fh:
                     size = image_size(fh, ext)
                 if size is not None:
