@@ -102,7 +102,17 @@ _CHANNEL_FREE = frozenset(
         "trial_after_trial",
         "sanctioned_after_trial",
         "trial_team_edition",
+        # issue 12 (helper shapes): the channel errors in the raw-body and legacy shapes
+        "raw_no_channel",
+        "raw_junk_channel",
+        "raw_missing_channel",
+        "legacy_no_channel",
+        "legacy_junk_channel",
+        "legacy_missing_channel",
     }
+)
+_SHAPE_CHANNEL_STATES = frozenset(
+    state for state in _CHANNEL_FREE if state.startswith(("raw_", "legacy_"))
 )
 ERROR_SHAPE = "ERR-SHAPE-001"
 _FILE_STATES = ("unattached", "attached", "post_deleted", "missing", "junk")
@@ -115,9 +125,10 @@ class Shape:
 
 
 SHAPES: dict[str, Shape] = {
-    "GetFile": Shape(_FILE_STATES, ("download", "range", "multi_range")),
-    "GetFileInfo": Shape(_FILE_STATES),
-    "GetFileLink": Shape(_FILE_STATES),
+    # `head`: the same request with HEAD (issue 12; conformance/requirements-shapes.yaml)
+    "GetFile": Shape(_FILE_STATES, ("download", "range", "multi_range", "head")),
+    "GetFileInfo": Shape(_FILE_STATES, ("head",)),
+    "GetFileLink": Shape(_FILE_STATES, ("head",)),
     "GetFilePublic": Shape(
         ("attached", "post_deleted", "missing", "junk"),
         (
@@ -164,6 +175,16 @@ SHAPES: dict[str, Shape] = {
             "at_max_size",
             "raw_at_max_size",
             "raw_too_large",
+            # issue 12 (helper shapes): every request shape (conformance/requirements-shapes.yaml)
+            "legacy_order",
+            "legacy_client_ids_mismatch",
+            "query_form_conflict",
+            "raw_no_filename",
+            "raw_client_id",
+            "bookmark",
+            "raw_bookmark",
+            "legacy_bookmark",
+            *sorted(_SHAPE_CHANNEL_STATES),
         ),
     ),
     "UploadLicenseFile": Shape(

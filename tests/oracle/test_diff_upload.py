@@ -221,6 +221,28 @@ CASES = [
             field_part("channel_id", CH),
         ),
     ),
+    # issue 12 (helper shapes): raw-body and legacy errors, names, zero bytes (docs/facts/shapes.md)
+    Case(
+        "legacy: junk channel_id",
+        parts(file_part("a.txt", b"abcd"), field_part("channel_id", "junk")),
+    ),
+    Case(
+        "raw: directory parts dropped",
+        b"abc",
+        f"channel_id={CHANNEL}&filename=../../up.txt",
+        "text/plain",
+    ),
+    Case(
+        "raw: backslash kept", b"abc", f"channel_id={CHANNEL}&filename=..%5Cback.txt", "text/plain"
+    ),
+    Case("raw: no filename", b"abc", f"channel_id={CHANNEL}", "text/plain"),
+    Case("raw: junk channel_id", b"abc", "channel_id=junk&filename=a.txt", "text/plain"),
+    Case("raw: no channel_id", b"abc", "filename=a.txt", "text/plain"),
+    Case("zero-byte file part", parts(field_part("channel_id", CH), file_part("empty.txt", b""))),
+    Case(
+        "nested directories in a part",
+        parts(field_part("channel_id", CH), file_part("dir/sub/inner.txt", b"abcd")),
+    ),
 ]
 
 SMALL = 1024

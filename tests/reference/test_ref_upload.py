@@ -254,3 +254,28 @@ def test_non_member_outside_team_cannot_upload(world: World) -> None:
 def test_bookmark_upload_creator_is_bookmark(world: World) -> None:
     body = world.member.ok(world.member.upload(world.public_id, bookmark="true"), 201)
     assert body["file_infos"][0]["user_id"] == "bookmark"
+
+
+def test_bookmark_flag_is_read_from_9_3() -> None:
+    """api/v4/source/files.yaml: bookmark=true from 9.3; @05022281 has no bookmark code."""
+    from mmconform.reference.versions import rules_for
+
+    assert "bookmark-upload" in rules_for("9.3.0")
+    assert "bookmark-upload" in rules_for("11.5.0")
+    assert "bookmark-upload" not in rules_for("9.2.4")
+
+
+def test_head_on_file_info_is_the_catch_all_404(world: World) -> None:
+    """/info is GET only in every file.go: gorilla hands HEAD to the /api/v4 catch-all."""
+    file_id = world.member.upload_id(world.public_id)
+    assert world.member.head(f"/api/v4/files/{file_id}/info").status_code == 404
+    outsider, _ = world.new_user()
+    assert outsider.head(f"/api/v4/files/{file_id}/info").status_code == 404
+
+
+def test_query_and_form_channel_ids_that_differ_are_refused(world: World) -> None:
+    """uploadFileMultipart: the form's channel_id must equal the query's (neither wins)."""
+    body = multipart(("channel_id", None, world.private_id.encode()), ("files", "a.txt", b"x"))
+    resp = post_multipart(world.member, body, channel_id=world.public_id)
+    assert resp.status_code == 400
+    assert error_id(resp) == "api.file.upload_file.multiple_channel_ids.app_error"

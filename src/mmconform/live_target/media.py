@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import struct
 import zlib
 
@@ -61,3 +62,21 @@ def gif(width: int = 1, height: int = 1) -> bytes:
         + blocks
         + b"\x00\x3b"
     )
+
+
+# A 3 x 2 greyscale baseline JPEG as Go's image/jpeg encodes it (quality 50: SOI, DQT, SOF0, DHT,
+# SOS, EOI; no JFIF marker): image.DecodeConfig reads 3 x 2 and image.Decode decodes it, so a
+# real server sizes it and renders its previews. Kept as text: the suite ships no binary files.
+_JPEG_3X2 = (
+    "/9j/2wCEABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeXBkeFxl"
+    "Z2MBERISGBUYLxoaL2NCOEJjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY//A"
+    "AAsIAAIAAwEBEQD/xADSAAABBQEBAQEBAQAAAAAAAAAAAQIDBAUGBwgJCgsQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUS"
+    "ITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVm"
+    "Z2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk"
+    "5ebn6Onq8fLz9PX29/j5+v/aAAgBAQAAPwDVsbG0+xRf6LB93/nmK//Z"
+)
+
+
+def jpeg_3x2() -> bytes:
+    """A real 3 x 2 JPEG (generated once with Go's image/jpeg, tests/oracle's toolchain)."""
+    return base64.b64decode(_JPEG_3X2)

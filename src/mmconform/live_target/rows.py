@@ -30,6 +30,7 @@ from mmconform.live_target.tamper import CannotTamper, tampered
 from mmconform.live_target.verdict import ConformanceFailure, Verdict
 from mmconform.live_target.world import StoredFile, World
 from mmconform.matrix import RESTRICTABLE, Row
+from mmconform.versions import VersionRange
 
 JUNK_ID = "junk"
 BOGUS_HASH = "A" * 43
@@ -71,6 +72,27 @@ _EXACT_UPLOADS = frozenset(
         "legacy_too_large",
     }
 )
+# Upload states of every request shape (issue 12), built by RowRunner.build_shape_upload.
+SHAPE_UPLOADS = frozenset(
+    {
+        "legacy_order",
+        "legacy_client_ids_mismatch",
+        "query_form_conflict",
+        "raw_no_filename",
+        "raw_client_id",
+        "bookmark",
+        "raw_bookmark",
+        "legacy_bookmark",
+        "raw_no_channel",
+        "raw_junk_channel",
+        "raw_missing_channel",
+        "legacy_no_channel",
+        "legacy_junk_channel",
+        "legacy_missing_channel",
+    }
+)
+# api/v4/source/files.yaml UploadFile: bookmark=true is read from 9.3 (api4/file.go isBookmark).
+BOOKMARK_SINCE = VersionRange.parse(">=9.3", "live_target/rows.py")
 _BOUNDARY = "mmconformExactB0undary"
 FORM_VALUE_CAP = 10240  # api4/file.go maxMultipartFormDataBytes (io.CopyN)
 
@@ -105,6 +127,7 @@ class Request:
     client_ids: list[str] | None = None
     curl_extra: str = ""
     no_files: bool = False
+    bookmark: bool = False  # sent with bookmark=true: the FileInfo's user_id is "bookmark"
 
 
 def _ident(rng: random.Random) -> str:
@@ -268,7 +291,7 @@ class RowRunner:
             if op == "GetFile" and row.variant in RANGES:
                 kwargs["headers"] = {"Range": RANGES[row.variant]}
             return Request(
-                "GET",
+                "HEAD" if row.variant == "head" else "GET",
                 f"{API}/files/{fid}{suffix}",
                 kwargs,
                 file=stored,
@@ -332,6 +355,8 @@ class RowRunner:
         )
 
     def build_upload(self, row: Row) -> Request:
+        if row.state in SHAPE_UPLOADS:
+            return self.build_shape_upload(row)
         if row.state == "missing_channel":
             channel_id = _ident(self.rng)
         elif row.state == "junk_channel":
@@ -462,6 +487,96 @@ class RowRunner:
             sent_size=len(content),
             client_ids=client_ids,
             no_files=state == "no_file_part",
+            curl_extra=f"-H 'Content-Type: multipart/form-data; boundary={_BOUNDARY}' "
+            "--data-binary @BODY",
+        )
+
+    def shape_channel(self, row: Row) -> str:
+        """The channel id a shape row sends: the row's channel, or for the channel-error states
+        an unknown well-formed id (missing), a malformed one (junk) or none at all."""
+        state = row.state
+        if state.endswith("_missing_channel"):
+            return _ident(self.rng)
+        if state.endswith("_junk_channel"):
+            return JUNK_ID
+        if state.endswith("_no_channel"):
+            return ""
+        return self.world.channels[row.channel]
+
+    def build_shape_upload(self, row: Row) -> Request:
+        """Every request shape of `uploadFileStream` (issue 12; requirements-shapes.yaml): the
+        raw body (`uploadFileSimple`, channel and filename in the query), the legacy layout (a
+        file part before any channel id: `uploadFileMultipartLegacy`), a query channel id that
+        the form contradicts, and `bookmark=true` in each mode."""
+        state = row.state
+        honoured = self.version is None or BOOKMARK_SINCE.contains(self.version)
+        bookmark = "bookmark" in state and honoured
+        if bookmark and row.expect < 300 and not self.gate.perms.disposable:
+            raise NotApplicable(
+                "needs a throw-away target: a bookmark upload belongs to no user, and only a "
+                "channel bookmark (which mmconform does not create) can delete it"
+            )
+        channel_id = self.shape_channel(row)
+        name = f"{self.world.prefix}-up-{self.rng.randrange(10**8):08d}.txt"
+        content = self.rng.randbytes(128).hex().encode()
+        params: dict[str, str] = {}
+        client_ids: list[str] | None = None
+        if state.startswith("raw_"):
+            params = {"channel_id": channel_id, "filename": name}
+            if state == "raw_no_channel":
+                del params["channel_id"]
+            if state == "raw_no_filename":
+                del params["filename"]
+            if state == "raw_client_id":  # uploadFileSimple: r.Form.Get("client_id")
+                client_ids = [f"{self.world.prefix}-cid"]
+                params["client_id"] = client_ids[0]
+            if state == "raw_bookmark":
+                params["bookmark"] = "true"
+            return Request(
+                "POST",
+                f"{API}/files",
+                {"params": params, "content": content, "headers": {"Content-Type": "text/plain"}},
+                sent_name=name if "filename" in params else None,
+                sent_size=len(content),
+                client_ids=client_ids,
+                bookmark=bookmark,
+                curl_extra="--data-binary @FILE",
+            )
+        channel = _form_field("channel_id", channel_id)
+        file_part = _file_part(name, content)
+        if state == "query_form_conflict":
+            # The query names the row's channel, the form another world channel: neither wins,
+            # the form's differing value is 400 multiple_channel_ids (D8).
+            other = "private" if row.channel == "public" else "public"
+            params = {"channel_id": channel_id}
+            parts = [_form_field("channel_id", self.world.channels[other]), file_part]
+        elif state == "bookmark":  # streaming: channel_id first
+            params = {"bookmark": "true"}
+            parts = [channel, file_part]
+        elif state == "legacy_no_channel":
+            parts = [file_part]
+        elif state == "legacy_client_ids_mismatch":  # ReadForm: 2 client ids, 1 file
+            parts = [
+                file_part,
+                channel,
+                _form_field("client_ids", "c1"),
+                _form_field("client_ids", "c2"),
+            ]
+        else:  # legacy_order, legacy_bookmark, legacy_junk_channel, legacy_missing_channel
+            if state == "legacy_bookmark":
+                params = {"bookmark": "true"}
+            parts = [file_part, channel]
+        return Request(
+            "POST",
+            f"{API}/files",
+            {
+                "params": params,
+                "content": exact_multipart(parts),
+                "headers": {"Content-Type": f"multipart/form-data; boundary={_BOUNDARY}"},
+            },
+            sent_name=name,
+            sent_size=len(content),
+            bookmark=bookmark,
             curl_extra=f"-H 'Content-Type: multipart/form-data; boundary={_BOUNDARY}' "
             "--data-binary @BODY",
         )

@@ -344,6 +344,7 @@ def endpoint(
     *,
     session: bool = True,
     head: bool | str = False,
+    head_fault: str = "",
     no_token_fault: str = "",
     bad_token_fault: str = "",
     trust_requester: bool = False,
@@ -353,7 +354,8 @@ def endpoint(
     Starlette answers HEAD on every GET route; gorilla's `Methods("GET")` does not, so HEAD is a
     wrong method unless the upstream route lists it (`head=True`): it is handed to the app's
     wrong-method handler like any other (404 under /api/v4, see app.py). A rule name of
-    `versions.yaml` for `head` routes HEAD only on versions that have that rule.
+    `versions.yaml` for `head` routes HEAD only on versions that have that rule; `head_fault`
+    names the seeded fault that routes HEAD here anyway (a fork's `Methods(GET, HEAD)`).
     `trust_requester` is upstream's `TrustRequester` (`APISessionRequiredTrustRequester`):
     `checkCSRFToken` skips such routes (a cookie HEAD on GetFile needs no CSRF token).
     `no_token_fault` / `bad_token_fault` name the seeded faults that break this one route's
@@ -363,7 +365,9 @@ def endpoint(
     async def run(request: Request) -> Response:
         state: State = request.app.state.mm
         if request.method == "HEAD" and not (
-            head is True or (isinstance(head, str) and state.has_rule(head))
+            head is True
+            or (isinstance(head, str) and state.has_rule(head))
+            or (head_fault and state.fault(head_fault))
         ):
             raise HTTPException(405, headers={"Allow": "GET"})
         if url_too_long(request, state):

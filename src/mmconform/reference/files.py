@@ -77,6 +77,9 @@ def file_headers(
     inline = not force_download and mime.lower().startswith(INLINE_MEDIA)
     if "svg-served-inline" in faults and mime.lower().startswith("image/svg"):
         inline = not force_download  # a fork treating every image/* as media
+    if "xhtml-served-inline" in faults and str(info["name"]).lower().endswith(".xhtml"):
+        # A fork typing .xhtml as application/xhtml+xml and listing it among the media types.
+        mime, inline = "application/xhtml+xml", not force_download
     if "disposition-always-inline" in faults or (active_ok and mime.startswith("text/html")):
         inline = True
     esc = path_escape(str(info["name"]))
@@ -345,7 +348,9 @@ async def get_file(ctx: Ctx) -> Response:
     info = get_live_file(ctx, ctx.path_id("file_id"))
     # range-skips-permission: a fork's streaming fast path for Range requests with no read check.
     ranged_fast_path = ctx.state.fault("range-skips-permission") and "range" in ctx.request.headers
-    if not ctx.state.fault("bola-get-file") and not ranged_fast_path:
+    # head-file-skips-permission: a fork answering HEAD from the file info alone.
+    head_fast_path = ctx.request.method == "HEAD" and ctx.state.fault("head-file-skips-permission")
+    if not ctx.state.fault("bola-get-file") and not ranged_fast_path and not head_fast_path:
         require_file_read(ctx, info)
     return write_file_response(ctx, info, ctx.query_flag("download"))
 
@@ -456,7 +461,11 @@ ROUTES = [
     ),
     Route(
         "/api/v4/files/{file_id:mmid}/info",
-        endpoint(get_file_info, no_token_fault="auth-no-token-file-info"),
+        endpoint(
+            get_file_info,
+            head_fault="head-file-info-routed",
+            no_token_fault="auth-no-token-file-info",
+        ),
         methods=["GET"],
     ),
     Route("/api/v4/files/{file_id:mmid}/link", endpoint(get_file_link), methods=["GET"]),

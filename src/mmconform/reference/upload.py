@@ -95,7 +95,10 @@ class UploadJob:
         if not is_valid_id(self.channel_id):
             raise invalid_url_param("channel_id")
         state = self.ctx.state
-        if not state.fault("bola-upload-any-channel") and not state.authz.to_channel(
+        unchecked = state.fault("bola-upload-any-channel") or (
+            self.bookmark and state.fault("bookmark-upload-skips-permission")
+        )
+        if not unchecked and not state.authz.to_channel(
             self.ctx.session, self.channel_id, "upload_file"
         ):
             raise permission_error(self.ctx.session.user_id, "upload_file")
@@ -104,7 +107,9 @@ class UploadJob:
     def start(self, name: str) -> Upload:
         if self.ctx.state.fault("odd-filename-500") and _ODD_NAME.search(name):
             raise RuntimeError("fault odd-filename-500: filename not handled")
-        up = Upload(filestore.base_name(name), filestore.TempFile(self.ctx.state.tmp_dir))
+        # upload-keeps-directory-part: a fork storing the name as sent, without filepath.Base.
+        kept = name if self.ctx.state.fault("upload-keeps-directory-part") else None
+        up = Upload(kept or filestore.base_name(name), filestore.TempFile(self.ctx.state.tmp_dir))
         self.uploads.append(up)
         return up
 
@@ -132,7 +137,8 @@ class UploadJob:
     def commit(self) -> list[dict[str, Any]]:
         """Size images, then rename every file into place, then insert the rows."""
         state = self.ctx.state
-        creator = BOOKMARK_OWNER if self.bookmark else self.ctx.session.user_id
+        owned_by_bookmark = self.bookmark and not state.fault("bookmark-flag-ignored")
+        creator = BOOKMARK_OWNER if owned_by_bookmark else self.ctx.session.user_id
         if self.ctx.state.fault("upload-creator-is-channel-creator") and not self.bookmark:
             # A fork attributing uploads to the channel's creator (an impersonation bug).
             owner = self.ctx.state.store.one(
@@ -143,9 +149,14 @@ class UploadJob:
         rows = []
         for up in self.uploads:
             up.temp.close()
+            if up.temp.size == 0 and state.fault("zero-byte-upload-refused"):
+                raise AppError("api.file.upload_file.read_request.app_error", 400)
             ext = extension_of(up.name)
             width = height = 0
-            if ext in IMAGE_TYPES and not (ext == "gif" and state.fault("gif-dimensions-missing")):
+            unsized = (ext == "gif" and state.fault("gif-dimensions-missing")) or (
+                ext in ("jpg", "jpeg") and state.fault("jpeg-dimensions-missing")
+            )
+            if ext in IMAGE_TYPES and not unsized:
                 with up.temp.path.open("rb") as fh:
                     size = image_size(fh, ext)
                 if size is not None:
@@ -257,7 +268,7 @@ async def upload_file(ctx: Ctx) -> Response:
     job = UploadJob(
         ctx,
         ctx.request.query_params.get("channel_id", ""),
-        ctx.query_flag("bookmark"),
+        ctx.query_flag("bookmark") and ctx.state.has_rule("bookmark-upload"),
         max_size,
     )
     try:
@@ -305,15 +316,22 @@ async def _body_chunks(ctx: Ctx, cap: int) -> Any:
 async def _simple(job: UploadJob, length: int, form: dict[str, list[str]]) -> list[str] | None:
     ctx = job.ctx
     filename = ctx.request.query_params.get("filename", "")
+    # raw-upload-body-param-ids: a fork reusing the multipart path's invalid_body_param here.
+    bad_param = (
+        invalid_body_param if ctx.state.fault("raw-upload-body-param-ids") else invalid_url_param
+    )
     if not is_valid_id(job.channel_id):
-        raise invalid_url_param("channel_id")
+        raise bad_param("channel_id")
     if not filename:
-        raise invalid_url_param("filename")
+        raise bad_param("filename")
     if ctx.state.fault("raw-upload-skips-permission"):
         job.checked = True  # a fork checking upload_file in its multipart path only
+    off_by_one = 1 if ctx.state.fault("max-file-size-off-by-one") else 0
+    size_first = ctx.state.fault("raw-upload-size-before-permission")
+    if size_first and length > job.max_size:  # a fork refusing large bodies before the channel
+        raise _too_large(filestore.base_name(filename), length, job.max_size)
     job.check_channel()
     job.require_driver()
-    off_by_one = 1 if ctx.state.fault("max-file-size-off-by-one") else 0
     if length > job.max_size - off_by_one:  # the fault: `>=` where upstream has `>`
         raise _too_large(filestore.base_name(filename), length, job.max_size)
     up = job.start(filename)
@@ -445,7 +463,9 @@ class _PartState:
         job = self.job
         if name == "channel_id":
             if job.channel_id and value != job.channel_id:
-                if not job.ctx.state.fault("upload-multiple-channel-ids-ignored"):
+                if job.ctx.state.fault("upload-form-channel-wins") and value:
+                    job.channel_id = value  # a fork letting the form override the query
+                elif not job.ctx.state.fault("upload-multiple-channel-ids-ignored"):
                     raise AppError("api.file.upload_file.multiple_channel_ids.app_error", 400)
             elif value:
                 job.channel_id = value
@@ -522,6 +542,8 @@ def _finish_legacy(job: UploadJob, state: _PartState) -> list[str]:
         raise invalid_body_param("channel_id")
     job.channel_id = channels[0]
     job.checked = False
+    if job.ctx.state.fault("legacy-upload-skips-permission") and is_valid_id(job.channel_id):
+        job.checked = True  # a fork checking upload_file on the streaming path only
     job.check_channel()
     client_ids = state.legacy_values.get("client_ids", [])
     if client_ids and len(client_ids) != len(job.uploads):
