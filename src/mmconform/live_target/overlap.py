@@ -12,8 +12,9 @@ thread alike: N bounds what the target sees from this process, not only a pool's
 
 What must stay sequential is decided in ONE place too, `must_run_alone`: a check that changes
 server-wide state (config, licence) or depends on a change made mid-run runs in pytest's own
-thread when its turn comes, under the gate's exclusive lock (gate.py), never ahead. The stateful
-scenarios and the fuzz tests are not started ahead at all (they are not submitted here).
+thread when its turn comes, under the gate's exclusive lock (gate.py), never ahead. The fuzz
+tests and the stateful chain are started ahead by their modules (`plugin.ahead_by_hook`,
+`plugin.ahead`); while the pool exists, AST conversions are serialised (ast_guard.py).
 Everything started ahead holds the gate's shared lock like any row, so an exclusive section of
 another item never overlaps it: the verdict of each item is the one a sequential run gives.
 """
@@ -26,6 +27,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from mmconform.errors import UsageError
+from mmconform.live_target import ast_guard
 from mmconform.matrix import Row
 
 DEFAULT_CONCURRENCY = 8
@@ -95,6 +97,8 @@ class Overlap:
         self._futures: dict[str, Future[None]] = {}
         self._done: set[str] = set()  # collected: never started again
         self._lock = threading.Lock()
+        if self._pool is not None:  # Hypothesis on threads: ASTs built one at a time
+            ast_guard.install()
 
     def start(self, work: Iterable[tuple[str, Callable[[], None]]]) -> None:
         """Start each (key, check) not started yet; nothing when sequential (N = 1)."""
@@ -129,3 +133,5 @@ class Overlap:
         """Unfinished work is abandoned (a stopped run); started requests end on their own."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+            ast_guard.uninstall()
