@@ -11,6 +11,7 @@ server is CONFORMANT in every shape, and a seeded fault is still killed in every
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import threading
 import time
@@ -56,8 +57,14 @@ def deployed(
 
 def tls_proxy(upstream: str) -> Starlette:
     """What nginx does in Mattermost's documented setup after terminating TLS: Host passed
-    through, X-Forwarded-Proto https, X-Forwarded-For the client's address appended."""
-    client = httpx.AsyncClient(timeout=30)
+    through, X-Forwarded-Proto https, X-Forwarded-For the client's address appended. Like
+    nginx it keeps no cookies (an httpx client's jar sent one user's browser-login cookie with
+    every later request: the admin's POSTs became CSRF refusals) and passes each Set-Cookie
+    header on as its own line."""
+    no_cookies = http.cookiejar.CookieJar(
+        policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+    )
+    client = httpx.AsyncClient(timeout=30, cookies=no_cookies)
 
     async def forward(request: Request) -> Response:
         headers = dict(request.headers)
@@ -75,8 +82,13 @@ def tls_proxy(upstream: str) -> Starlette:
             headers=headers,
         )
         drop = {"content-length", "transfer-encoding", "content-encoding", "connection"}
-        out = {k: v for k, v in answer.headers.items() if k.lower() not in drop}
-        return Response(answer.content, status_code=answer.status_code, headers=out)
+        response = Response(answer.content, status_code=answer.status_code)
+        response.raw_headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in answer.headers.multi_items()
+            if k.lower() not in drop
+        ] + [(b"content-length", str(len(answer.content)).encode())]
+        return response
 
     methods = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]
     return Starlette(routes=[Route("/{path:path}", forward, methods=methods)])

@@ -36,10 +36,13 @@ class SimulatedCrash(Exception):
 class Watching(httpx.BaseTransport):
     """Forwards requests; checks the ledger before each create; can crash after the Nth create."""
 
-    def __init__(self, ledger: Path, crash_after: int | None = None) -> None:
+    def __init__(
+        self, ledger: Path, crash_after: int | None = None, crash_on: str | None = None
+    ) -> None:
         self.inner = httpx.HTTPTransport()
         self.ledger = ledger
         self.crash_after = crash_after
+        self.crash_on = crash_on  # or crash after the first create at this path
         self.creates = 0
         self.violations: list[str] = []
 
@@ -55,7 +58,9 @@ class Watching(httpx.BaseTransport):
             if last.get("t") != "intent" or not named:
                 self.violations.append(f"{request.url.path}: last ledger record {last}")
         response = self.inner.handle_request(request)
-        if is_create and self.creates == self.crash_after:
+        if is_create and (
+            self.creates == self.crash_after or request.url.path == self.crash_on
+        ):
             response.read()
             raise SimulatedCrash(f"after create #{self.creates} {request.url.path}")
         return response
@@ -93,18 +98,23 @@ def _gone(target: Target, admin: Actor, kind: str, object_id: str) -> bool:
     return int(body.get("delete_at", 0)) > 0
 
 
-@pytest.mark.parametrize("crash_after", [7, 19], ids=["crash-at-user", "crash-at-post"])
+@pytest.mark.parametrize(
+    ("crash_after", "crash_on"),
+    [(7, None), (None, "/api/v4/posts")],
+    ids=["crash-at-user", "crash-at-post"],
+)
 def test_cleanup_resumes_after_a_crash(
     ref_server: RunningServer,
     tmp_path: Path,
-    crash_after: int,
+    crash_after: int | None,
+    crash_on: str | None,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = tmp_path / "ledger.jsonl"
     with serve_app(lookup_proxy(ref_server.url)) as url:
         admin = admin_of(ref_server, url)
-        watcher = Watching(path, crash_after=crash_after)
+        watcher = Watching(path, crash_after=crash_after, crash_on=crash_on)
         target = Target(url, transport=watcher)
         ledger = Ledger(path, "w0")
         ledger.bind(server_identity(Target(url), admin, "test"))
@@ -113,7 +123,7 @@ def test_cleanup_resumes_after_a_crash(
         state = read_ledger(path)
         orphan = [o for o in state.objects.values() if o.id is None]
         assert len(orphan) == 1, "the crashed create is an intent without id"
-        assert orphan[0].kind == ("user" if crash_after == 7 else "post")
+        assert orphan[0].kind == ("user" if crash_on is None else "post")
 
         monkeypatch.setenv("MMCONFORM_PASSWORD", ref_server.admin_password)
         args = ["cleanup", "--ledger", str(path), "--url", url, "--login", ref_server.admin_login]
