@@ -58,9 +58,7 @@ class Watching(httpx.BaseTransport):
             if last.get("t") != "intent" or not named:
                 self.violations.append(f"{request.url.path}: last ledger record {last}")
         response = self.inner.handle_request(request)
-        if is_create and (
-            self.creates == self.crash_after or request.url.path == self.crash_on
-        ):
+        if is_create and (self.creates == self.crash_after or request.url.path == self.crash_on):
             response.read()
             raise SimulatedCrash(f"after create #{self.creates} {request.url.path}")
         return response

@@ -99,7 +99,9 @@ def test_a_95_server_judged_as_115_fails_exactly_the_rows_that_changed(
     changed = {
         r.id
         for r in load_matrix()
-        if r.versions is not None and r.applies_to("11.5.0") and not r.applies_to("9.5.0")
+        if r.versions is not None
+        and r.applies_to("11.5.0")
+        and not r.applies_to("9.5.0")
         # a row no embedded server can run (the Team Edition trial row) is N/A either way
         and not found[f"test_permission[{r.id}]"].startswith("skip: not applicable")
     }
