@@ -737,12 +737,16 @@ def ahead(build: AheadBuilder) -> Callable[[F], F]:
 
 def _marker(item: pytest.Item, name: str) -> Any:
     """The mark on the test's function; schemathesis builds a new function per operation, so
-    also on the module's function the item was made from."""
+    also on the module's function the item was made from. Its `originalname` keeps the
+    operation when pytest parametrizes schemathesis' function further (test_fuzz_refused's
+    actors: "test_fuzz_refused[POST /api/v4/files]"), so the name is cut at its first "[":
+    without the cut the refused fuzz items were never started ahead, and their licence items
+    were not run last, each draining the pool in the middle of the run."""
     value = getattr(getattr(item, "function", None), name, None)
     if value is None:
         module, original = getattr(item, "module", None), getattr(item, "originalname", None)
         if module is not None and original:
-            value = getattr(getattr(module, original, None), name, None)
+            value = getattr(getattr(module, original.split("[", 1)[0], None), name, None)
     return value
 
 

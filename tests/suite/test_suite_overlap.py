@@ -60,3 +60,26 @@ def test_a_bad_concurrency_is_one_line(raw: str) -> None:
 def test_concurrency_defaults_to_eight() -> None:
     assert parse_concurrency(None, "--concurrency") == 8
     assert parse_concurrency("3", "--concurrency") == 3
+
+
+def test_an_item_parametrized_after_schemathesis_still_finds_its_ahead_mark() -> None:
+    """test_fuzz_refused's items: schemathesis' function per operation carries no mark, and
+    pytest's further parametrization (the actor) leaves the operation in `originalname`; the
+    mark must still be found on the module's function, or the item never starts ahead."""
+    from types import ModuleType, SimpleNamespace
+
+    from mmconform import plugin
+
+    def build(session: object, item: object) -> tuple[object, bool]:
+        return (lambda: None), True
+
+    def test_fuzz_refused() -> None:
+        pass
+
+    setattr(test_fuzz_refused, plugin._AHEAD, build)
+    module = ModuleType("test_fuzz")
+    module.test_fuzz_refused = test_fuzz_refused
+    item = SimpleNamespace(
+        function=lambda: None, module=module, originalname="test_fuzz_refused[POST /api/v4/files]"
+    )
+    assert plugin._marker(item, plugin._AHEAD) is build  # type: ignore[arg-type]
