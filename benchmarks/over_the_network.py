@@ -12,6 +12,14 @@ child process, with the embedded run's permissions and signing key, so the same 
 `mmconform run` without --url. Printed per run: wall time of `mmconform run`, pytest's own time
 (start to verdict), the verdict, requests the suite sent (results.json `traffic`), exchanges and
 connections the proxy relayed, max in flight, and the ratio to the local run of the same N.
+Under each run, its phases (the phase probe's marks, benchmarks/phase_probe.py): CLI and probe,
+collection, provisioning (the first item's setup), the items started ahead with what runs beside
+them, the items that must run alone (last when N > 1), the cleanup sweep with config and licence
+restore, results and certificate; for each its wall time, pytest-thread seconds per kind of item,
+and through the proxy the exchanges and connections started in it and its round trips on the
+critical path (seconds with at least one exchange in flight / latency). Then the items that ran
+alone, grouped by test (and operation for matrix rows), slowest first. `--dump DIR` keeps each
+run's phase record and the proxy's exchange timeline as JSON.
 
     python benchmarks/over_the_network.py [--profile ci] [--latency 0 25 100] [--concurrency 1 8]
 """
