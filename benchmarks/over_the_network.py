@@ -13,6 +13,13 @@ child process, with the embedded run's permissions and signing key, so the same 
 (start to verdict), the verdict, requests the suite sent (results.json `traffic`), exchanges and
 connections the proxy relayed, max in flight, and the ratio to the local run of the same N.
 
+Under each run, its critical path by phase (benchmarks/phase_probe.py marks the phases inside
+the run's pytest): wall time, exchanges and connections started in the phase, and `serial RTs`,
+the seconds at least one exchange was in flight divided by the latency (the round trips the
+phase cost in sequence; N exchanges in flight at once count once, and the server's own time
+counts too, so it is an upper bound); then the slowest tests that ran alone or inline (in
+pytest's thread, nothing overlapped with them).
+
     python benchmarks/over_the_network.py [--profile ci] [--latency 0 25 100] [--concurrency 1 8]
 """
 
@@ -30,7 +37,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +53,10 @@ class ProxyCounts:
     connections: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    # (start, end, request line) of every exchange, and when each connection was opened:
+    # the per-phase breakdown (phases()) is read from these against the run's phase record.
+    timeline: list[tuple[float, float, str]] = field(default_factory=list)
+    opened: list[float] = field(default_factory=list)
 
 
 class LatencyProxy:
@@ -72,14 +83,17 @@ class LatencyProxy:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.counts.connections += 1
+        self.counts.opened.append(time.monotonic())
         await asyncio.sleep(self.latency)  # the TCP handshake's round trip
         up_reader, up_writer = await asyncio.open_connection(self.host, self.port)
-        state = {"waiting": False}
+        state: dict[str, Any] = {"waiting": False, "start": 0.0, "line": ""}
 
         async def upstream() -> None:
             while data := await reader.read(65536):
                 if not state["waiting"]:
                     state["waiting"] = True
+                    state["start"] = time.monotonic()
+                    state["line"] = data.split(b"\r\n", 1)[0][:120].decode("latin-1")
                     self.counts.exchanges += 1
                     self.counts.in_flight += 1
                     self.counts.max_in_flight = max(
@@ -95,6 +109,7 @@ class LatencyProxy:
                     state["waiting"] = False
                     self.counts.in_flight -= 1
                     await asyncio.sleep(self.latency)
+                    self.counts.timeline.append((state["start"], time.monotonic(), state["line"]))
                 writer.write(data)
                 await writer.drain()
             writer.close()
@@ -158,9 +173,22 @@ def one_run(
                     "--", "--mm-disposable", "--mm-signing-key", str(server.signing_key_path),
                     "--mm-concurrency", str(concurrency), *extra,
                 ]  # fmt: skip
+                phase_file = folder / "phases.json"
+                env["BENCH_PHASES_FILE"] = str(phase_file)
+                env["PYTHONPATH"] = os.pathsep.join(
+                    [str(Path(__file__).resolve().parent), env.get("PYTHONPATH", "")]
+                ).rstrip(os.pathsep)
+                cmd += ["-p", "phase_probe"]
                 start = time.monotonic()
                 proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-                wall = time.monotonic() - start
+                end = time.monotonic()
+                wall = end - start
+        record = json.loads(phase_file.read_text()) if phase_file.exists() else None
+        breakdown = (
+            phases(record, start, end, proxy.counts if latency_ms else None, latency_ms / 1000)
+            if record
+            else []
+        )
         found = re.search(r" in ([0-9.]+)s", proc.stdout)
         latest = folder / "reports" / "latest" / "results.json"
         if not latest.exists():
@@ -178,7 +206,107 @@ def one_run(
         "exchanges": proxy.counts.exchanges if latency_ms else None,
         "connections": proxy.counts.connections if latency_ms else None,
         "proxy_max_in_flight": proxy.counts.max_in_flight if latency_ms else None,
+        "phases": breakdown,
+        "alone": by_test(record, "alone") if record else {},
+        "inline": by_test(record, "inline") if record else {},
     }
+
+
+@dataclass
+class Phase:
+    """One stretch of a run's timeline: its wall time, what pytest's thread did in it, and what
+    crossed the proxy while it lasted (exchanges and connections started in it; `serial`: the
+    time at least one exchange was in flight, in round trips: the round trips on its critical
+    path, since N exchanges in flight at once cost one)."""
+
+    name: str
+    start: float
+    end: float
+    exchanges: int = 0
+    connections: int = 0
+    serial: float = 0.0
+    detail: str = ""
+
+    @property
+    def wall(self) -> float:
+        return max(0.0, self.end - self.start)
+
+
+def _busy(intervals: list[tuple[float, float]], start: float, end: float) -> float:
+    """Seconds of [start, end] in which at least one interval was open."""
+    total, reach = 0.0, start
+    for a, b in sorted(intervals):
+        a, b = max(a, reach), min(b, end)
+        if b > a:
+            total += b - a
+            reach = b
+    return total
+
+
+def phases(
+    record: dict[str, Any],
+    t0: float,
+    t1: float,
+    counts: ProxyCounts | None,
+    latency_s: float,
+) -> list[Phase]:
+    """The run cut at the phase probe's marks (benchmarks/phase_probe.py): the CLI and its probe,
+    collection, the first item's setup (the world is provisioned there), the items started ahead
+    and run beside them, the items that must run alone (last when N > 1), the cleanup sweep with
+    config and licence restore (pytest's unconfigure), and the certificate and report after it."""
+    items = record["items"]
+    cuts: list[tuple[str, float]] = [("cli+probe", t0), ("collect", record["session_start"])]
+    if items:
+        cuts.append(("provision", items[0]["start"]))
+        cuts.append(("items", items[0].get("setup_end", items[0]["start"])))
+        alone = [i for i in items if i["kind"] == "alone"]
+        if alone:
+            cuts.append(("alone items", alone[0]["start"]))
+        cuts.append(("teardown", items[-1]["end"]))
+    cuts.append(("cleanup+restore", record.get("unconfigure_start", t1)))
+    cuts.append(("results+cert", record.get("unconfigure_end", t1)))
+    out = [
+        Phase(name, begin, cuts[k + 1][1] if k + 1 < len(cuts) else t1)
+        for k, (name, begin) in enumerate(cuts)
+    ]
+    for phase in out:
+        inside = [i for i in items if phase.start <= i["start"] < phase.end]
+        kinds: dict[str, float] = {}
+        for item in inside:
+            kinds[item["kind"]] = kinds.get(item["kind"], 0.0) + item["end"] - item["start"]
+        if inside:
+            phase.detail = ", ".join(
+                f"{k} {sum(1 for i in inside if i['kind'] == k)} items {v:.1f}s"
+                for k, v in sorted(kinds.items())
+            )
+        if counts is None or not latency_s:
+            continue
+        spans = [(a, b) for a, b, _line in counts.timeline if phase.start <= a < phase.end]
+        phase.exchanges = len(spans)
+        phase.connections = sum(1 for t in counts.opened if phase.start <= t < phase.end)
+        phase.serial = _busy(spans, phase.start, phase.end) / latency_s
+    return out
+
+
+def by_test(record: dict[str, Any], kind: str) -> dict[str, tuple[int, float]]:
+    """pytest-thread seconds of the items of `kind` (`alone` or `inline`), by test function and,
+    for the matrix rows and fuzz items, the operation (the first part of the parameter id)."""
+    groups: dict[str, tuple[int, float]] = {}
+    for item in record["items"]:
+        if item["kind"] != kind:
+            continue
+        module, _sep, rest = item["id"].partition("::")
+        function, _sep, param = rest.partition("[")
+        key = module.rsplit("/", 1)[-1] + "::" + function
+        if param:
+            key += "[" + re.split(r"[\[\]-]", param, maxsplit=1)[0] + "]"
+        n, t = groups.get(key, (0, 0.0))
+        groups[key] = (n + 1, t + item["end"] - item["start"])
+    return groups
+
+
+# How many of the slowest tests (by function and operation) to name under each kind.
+TOP = 8
 
 
 def main() -> int:
@@ -211,6 +339,18 @@ def main() -> int:
                 f"{row['verdict']} (exit {row['exit']})",
                 flush=True,
             )
+            for phase in row["phases"]:
+                net = (
+                    f"  {phase.exchanges:>5} exch {phase.connections:>4} conns "
+                    f"{phase.serial:>6.0f} serial RTs"
+                    if latency
+                    else ""
+                )
+                print(f"        {phase.name:<16} {phase.wall:>6.1f}s{net}  {phase.detail}")
+            for kind in ("alone", "inline"):
+                slowest = sorted(row[kind].items(), key=lambda kv: -kv[1][1])[:TOP]
+                for key, (count, seconds) in slowest:
+                    print(f"          {kind:<6} {key:<56} {count:>3} items {seconds:>5.1f}s")
             ok = ok and row["exit"] == 0
     return 0 if ok else 1
 
