@@ -207,6 +207,7 @@ def one_run(
         "connections": proxy.counts.connections if latency_ms else None,
         "proxy_max_in_flight": proxy.counts.max_in_flight if latency_ms else None,
         "phases": breakdown,
+        "timeline": sorted(proxy.counts.timeline) if latency_ms else [],
         "alone": by_test(record, "alone") if record else {},
         "inline": by_test(record, "inline") if record else {},
     }
@@ -305,6 +306,16 @@ def by_test(record: dict[str, Any], kind: str) -> dict[str, tuple[int, float]]:
     return groups
 
 
+def print_requests(phase: Phase, timeline: list[tuple[float, float, str]]) -> None:
+    """The phase's exchanges in start order: overlapping ones share a round trip."""
+    print(f"        requests of {phase.name}:")
+    for a, b, line in timeline:
+        if phase.start <= a < phase.end:
+            shown = re.sub(r"[a-z0-9]{26}", "{id}", line.rsplit(" ", 1)[0])
+            start, end = (a - phase.start) * 1000, (b - phase.start) * 1000
+            print(f"          {start:>7.0f} {end:>7.0f}  {shown}")
+
+
 # How many of the slowest tests (by function and operation) to name under each kind.
 TOP = 8
 
@@ -317,6 +328,14 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[8])
     parser.add_argument(
         "--durations", action="store_true", help="also print pytest's 25 slowest phases"
+    )
+    parser.add_argument(
+        "--requests",
+        metavar="PHASE",
+        action="append",
+        default=[],
+        help="also print the requests of this phase (e.g. provision, cleanup+restore) in the "
+        "order they started, ids shortened, with each one's start and end in ms from the phase's",
     )
     args = parser.parse_args()
     print(f"profile {args.profile}, seed {args.seed}")
@@ -347,6 +366,9 @@ def main() -> int:
                     else ""
                 )
                 print(f"        {phase.name:<16} {phase.wall:>6.1f}s{net}  {phase.detail}")
+            for phase in row["phases"]:
+                if phase.name in args.requests:
+                    print_requests(phase, row["timeline"])
             for kind in ("alone", "inline"):
                 slowest = sorted(row[kind].items(), key=lambda kv: -kv[1][1])[:TOP]
                 for key, (count, seconds) in slowest:
