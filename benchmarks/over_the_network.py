@@ -12,14 +12,13 @@ child process, with the embedded run's permissions and signing key, so the same 
 `mmconform run` without --url. Printed per run: wall time of `mmconform run`, pytest's own time
 (start to verdict), the verdict, requests the suite sent (results.json `traffic`), exchanges and
 connections the proxy relayed, max in flight, and the ratio to the local run of the same N.
-Under each run, its phases (the phase probe's marks, benchmarks/phase_probe.py): CLI and probe,
-collection, provisioning (the first item's setup), the items started ahead with what runs beside
-them, the items that must run alone (last when N > 1), the cleanup sweep with config and licence
-restore, results and certificate; for each its wall time, pytest-thread seconds per kind of item,
-and through the proxy the exchanges and connections started in it and its round trips on the
-critical path (seconds with at least one exchange in flight / latency). Then the items that ran
-alone, grouped by test (and operation for matrix rows), slowest first. `--dump DIR` keeps each
-run's phase record and the proxy's exchange timeline as JSON.
+
+Under each run, its critical path by phase (benchmarks/phase_probe.py marks the phases inside
+the run's pytest): wall time, exchanges and connections started in the phase, and `serial RTs`,
+the seconds at least one exchange was in flight divided by the latency (the round trips the
+phase cost in sequence; N exchanges in flight at once count once, and the server's own time
+counts too, so it is an upper bound); then the slowest tests that ran alone or inline (in
+pytest's thread, nothing overlapped with them).
 
     python benchmarks/over_the_network.py [--profile ci] [--latency 0 25 100] [--concurrency 1 8]
 """
@@ -137,12 +136,7 @@ class LatencyProxy:
 
 
 def one_run(
-    profile: str,
-    seed: int,
-    latency_ms: int,
-    concurrency: int,
-    extra: tuple[str, ...] = (),
-    dump: Path | None = None,
+    profile: str, seed: int, latency_ms: int, concurrency: int, extra: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mmconform-net-") as tmp:
         folder = Path(tmp)
@@ -190,11 +184,6 @@ def one_run(
                 end = time.monotonic()
                 wall = end - start
         record = json.loads(phase_file.read_text()) if phase_file.exists() else None
-        if dump is not None and record is not None:
-            record["timeline"] = proxy.counts.timeline
-            record["cmd"] = [start, end]
-            dump.mkdir(parents=True, exist_ok=True)
-            (dump / f"{profile}-{latency_ms}ms-n{concurrency}.json").write_text(json.dumps(record))
         breakdown = (
             phases(record, start, end, proxy.counts if latency_ms else None, latency_ms / 1000)
             if record
@@ -218,7 +207,9 @@ def one_run(
         "connections": proxy.counts.connections if latency_ms else None,
         "proxy_max_in_flight": proxy.counts.max_in_flight if latency_ms else None,
         "phases": breakdown,
-        "alone": alone_breakdown(record) if record else {},
+        "timeline": sorted(proxy.counts.timeline) if latency_ms else [],
+        "alone": by_test(record, "alone") if record else {},
+        "inline": by_test(record, "inline") if record else {},
     }
 
 
@@ -298,22 +289,35 @@ def phases(
     return out
 
 
-def alone_breakdown(record: dict[str, Any]) -> dict[str, tuple[int, float]]:
-    """pytest-thread seconds of the items that ran alone, by module (and operation for rows)."""
+def by_test(record: dict[str, Any], kind: str) -> dict[str, tuple[int, float]]:
+    """pytest-thread seconds of the items of `kind` (`alone` or `inline`), by test function and,
+    for the matrix rows and fuzz items, the operation (the first part of the parameter id)."""
     groups: dict[str, tuple[int, float]] = {}
     for item in record["items"]:
-        if item["kind"] != "alone":
+        if item["kind"] != kind:
             continue
         module, _sep, rest = item["id"].partition("::")
-        name, _sep, params = rest.partition("[")
-        key = module.rsplit("/", 1)[-1] + "::" + name
-        if name == "test_permission":  # one group per operation, not per row
-            key += "[" + re.split(r"[\[\]-]", params, maxsplit=1)[0] + "]"
-        elif params:
-            key += "[" + params
+        function, _sep, param = rest.partition("[")
+        key = module.rsplit("/", 1)[-1] + "::" + function
+        if param:
+            key += "[" + re.split(r"[\[\]-]", param, maxsplit=1)[0] + "]"
         n, t = groups.get(key, (0, 0.0))
         groups[key] = (n + 1, t + item["end"] - item["start"])
     return groups
+
+
+def print_requests(phase: Phase, timeline: list[tuple[float, float, str]]) -> None:
+    """The phase's exchanges in start order: overlapping ones share a round trip."""
+    print(f"        requests of {phase.name}:")
+    for a, b, line in timeline:
+        if phase.start <= a < phase.end:
+            shown = re.sub(r"[a-z0-9]{26}", "{id}", line.rsplit(" ", 1)[0])
+            start, end = (a - phase.start) * 1000, (b - phase.start) * 1000
+            print(f"          {start:>7.0f} {end:>7.0f}  {shown}")
+
+
+# How many of the slowest tests (by function and operation) to name under each kind.
+TOP = 8
 
 
 def main() -> int:
@@ -326,7 +330,12 @@ def main() -> int:
         "--durations", action="store_true", help="also print pytest's 25 slowest phases"
     )
     parser.add_argument(
-        "--dump", type=Path, help="write each run's phase record and proxy timeline (JSON) here"
+        "--requests",
+        metavar="PHASE",
+        action="append",
+        default=[],
+        help="also print the requests of this phase (e.g. provision, cleanup+restore) in the "
+        "order they started, ids shortened, with each one's start and end in ms from the phase's",
     )
     args = parser.parse_args()
     print(f"profile {args.profile}, seed {args.seed}")
@@ -339,7 +348,7 @@ def main() -> int:
         local: float | None = None
         for latency in args.latency:
             extra = ("--durations=25",) if args.durations else ()
-            row = one_run(args.profile, args.seed, latency, n, extra, args.dump)
+            row = one_run(args.profile, args.seed, latency, n, extra)
             local = row["wall_s"] if local is None else local
             ratio = row["wall_s"] / local if local else float("nan")
             print(
@@ -357,8 +366,13 @@ def main() -> int:
                     else ""
                 )
                 print(f"        {phase.name:<16} {phase.wall:>6.1f}s{net}  {phase.detail}")
-            for key, (count, seconds) in sorted(row["alone"].items(), key=lambda kv: -kv[1][1]):
-                print(f"          alone: {key:<48} {count:>3} items {seconds:>5.1f}s")
+            for phase in row["phases"]:
+                if phase.name in args.requests:
+                    print_requests(phase, row["timeline"])
+            for kind in ("alone", "inline"):
+                slowest = sorted(row[kind].items(), key=lambda kv: -kv[1][1])[:TOP]
+                for key, (count, seconds) in slowest:
+                    print(f"          {kind:<6} {key:<56} {count:>3} items {seconds:>5.1f}s")
             ok = ok and row["exit"] == 0
     return 0 if ok else 1
 

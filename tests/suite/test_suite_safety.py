@@ -264,7 +264,12 @@ def test_sigkill_then_cleanup_leaves_only_what_the_api_cannot_remove(
     after = live_objects(licensed.server, admin_id)
     for kind in ("users", "teams", "channels", "posts", "other sessions"):
         assert after[kind] == 0, (kind, after, out)
-    assert after["files"] == _bookmark_files(out), out
+    # A file whose upload was in flight at the kill has no id in the ledger: cleanup cannot
+    # find it (no API lists a user's files by name) and says so; with --concurrency 8 up to
+    # eight uploads may be in flight when the kill lands (not all of them reached the server).
+    unrecorded = sum(1 for ln in out.splitlines() if "upload's answer was never recorded" in ln)
+    kept = _bookmark_files(out)
+    assert kept <= after["files"] <= kept + unrecorded, out
     assert code in (0, 1), out
     assert code == 0 or all(
         "answer was never recorded" in ln for ln in out.splitlines() if "left:" in ln

@@ -258,6 +258,7 @@ class _Cleaner:
                 continue
             groups.setdefault((str(info.get("user_id", "")), str(info.get("channel_id", ""))), [])
             groups[(str(info.get("user_id", "")), str(info.get("channel_id", "")))].append(obj)
+        by_user: dict[str, list[tuple[LedgerObject, list[LedgerObject]]]] = {}
         for (user_id, channel_id), files in groups.items():
             channel = channels.get(channel_id)
             if channel is None or (user_id != self.admin.user_id and user_id not in users):
@@ -268,23 +269,42 @@ class _Cleaner:
                     )
                     obj.removed = "left"
                 continue
-            try:
-                actor, logged_in = self._as_user(user_id, users)
-            except ApiError as exc:
+            by_user.setdefault(user_id, []).append((channel, files))
+        # One creator's files in one session (a fresh password each login, so one user's logins
+        # must not overlap); the creators are independent of one another, so they go side by
+        # side (--concurrency), and so do one creator's throw-away posts (different files).
+        side_by_side(lambda pair: self._retire_as(pair[0], pair[1], users), list(by_user.items()))
+
+    def _retire_as(
+        self,
+        user_id: str,
+        posts: list[tuple[LedgerObject, list[LedgerObject]]],
+        users: dict[str, LedgerObject],
+    ) -> None:
+        """As the files' creator: a throw-away post per channel and five files, then log out."""
+        try:
+            actor, logged_in = self._as_user(user_id, users)
+        except ApiError as exc:
+            for _channel, files in posts:
                 for obj in files:
                     self.report.left.append(f"file {obj.name}: {exc.reason}")
                     obj.removed = "left"
-                continue
-            try:
-                for start in range(0, len(files), 5):
-                    self._throwaway_post(actor, channel, files[start : start + 5])
-            except ApiError as exc:
-                for obj in files:
-                    if obj.removed is None:
-                        self.report.left.append(f"file {obj.name}: {exc.reason}")
-            finally:
-                if logged_in:
-                    self.logout(actor)
+            return
+        batches = [
+            (channel, files[start : start + 5])
+            for channel, files in posts
+            for start in range(0, len(files), 5)
+        ]
+        try:
+            answers = side_by_side(lambda b: self._throwaway_post(actor, *b), batches)
+            for (_channel, files), answer in zip(batches, answers, strict=True):
+                if isinstance(answer, ApiError):
+                    for obj in files:
+                        if obj.removed is None:
+                            self.report.left.append(f"file {obj.name}: {answer.reason}")
+        finally:
+            if logged_in:
+                self.logout(actor)
 
     def _file_infos(self) -> dict[str, dict[str, Any] | ApiError | None]:
         """Every pending file's info (or the error), read side by side: ledger key → answer."""

@@ -213,11 +213,16 @@ class Gate:
             try:
                 yield
             finally:
-                after = self.licence_state()
-                if refused and after != before:
-                    alarm = self._alarm(action, refused, before, after)
-                if restore_needed or after != before:
+                if restore_needed and not refused:
+                    # Restored whatever it is now: reading it first would change nothing (one
+                    # round trip per accepted admin licence row, in sequence: it holds the lock).
                     self.restore_licence(before.licensed)
+                else:
+                    after = self.licence_state()
+                    if refused and after != before:
+                        alarm = self._alarm(action, refused, before, after)
+                    if restore_needed or after != before:
+                        self.restore_licence(before.licensed)
                 if alarm is not None:
                     back = self.licence_state()
                     alarm += " Restored." if back == before else " NOT restored: fix it by hand."
