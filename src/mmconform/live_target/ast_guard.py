@@ -26,7 +26,10 @@ from typing import Any
 
 _CONVERT = threading.RLock()
 _STATE = threading.Lock()
-_original: Any = None
+# The builtin as it was when the guard was first installed. Kept after the guard is removed: a
+# thread still inside the wrapper when the last pool closes must find a compile to call (it
+# found None once: "TypeError: 'NoneType' object is not callable" in a thread).
+_original: Any = builtins.compile
 _users = 0
 
 
@@ -42,7 +45,7 @@ def install() -> None:
     """Route AST conversions through the lock (nested installs count)."""
     global _original, _users
     with _STATE:
-        if _users == 0:
+        if _users == 0 and builtins.compile is not _guarded_compile:
             _original = builtins.compile
             builtins.compile = _guarded_compile
         _users += 1
@@ -50,14 +53,13 @@ def install() -> None:
 
 def uninstall() -> None:
     """Undo one `install`; the last restores the builtin."""
-    global _original, _users
+    global _users
     with _STATE:
         if _users == 0:
             return
         _users -= 1
         if _users == 0:
             builtins.compile = _original
-            _original = None
 
 
 def installed() -> bool:
