@@ -114,6 +114,19 @@ _CHANNEL_FREE = frozenset(
 _SHAPE_CHANNEL_STATES = frozenset(
     state for state in _CHANNEL_FREE if state.startswith(("raw_", "legacy_"))
 )
+# Issue 12 (helper shapes): every request shape (conformance/requirements-shapes.yaml); the
+# live-target rows build them (live_target.rows.SHAPE_UPLOADS).
+SHAPE_UPLOAD_STATES = (
+    "legacy_order",
+    "legacy_client_ids_mismatch",
+    "query_form_conflict",
+    "raw_no_filename",
+    "raw_client_id",
+    "bookmark",
+    "raw_bookmark",
+    "legacy_bookmark",
+    *sorted(_SHAPE_CHANNEL_STATES),
+)
 ERROR_SHAPE = "ERR-SHAPE-001"
 _FILE_STATES = ("unattached", "attached", "post_deleted", "missing", "junk")
 
@@ -175,16 +188,7 @@ SHAPES: dict[str, Shape] = {
             "at_max_size",
             "raw_at_max_size",
             "raw_too_large",
-            # issue 12 (helper shapes): every request shape (conformance/requirements-shapes.yaml)
-            "legacy_order",
-            "legacy_client_ids_mismatch",
-            "query_form_conflict",
-            "raw_no_filename",
-            "raw_client_id",
-            "bookmark",
-            "raw_bookmark",
-            "legacy_bookmark",
-            *sorted(_SHAPE_CHANNEL_STATES),
+            *SHAPE_UPLOAD_STATES,
         ),
     ),
     "UploadLicenseFile": Shape(

@@ -29,7 +29,7 @@ from mmconform.live_target.tamper import STATES as TAMPERED
 from mmconform.live_target.tamper import CannotTamper, tampered
 from mmconform.live_target.verdict import ConformanceFailure, Verdict
 from mmconform.live_target.world import StoredFile, World
-from mmconform.matrix import RESTRICTABLE, Row
+from mmconform.matrix import RESTRICTABLE, SHAPE_UPLOAD_STATES, Row
 from mmconform.versions import VersionRange
 
 JUNK_ID = "junk"
@@ -73,24 +73,7 @@ _EXACT_UPLOADS = frozenset(
     }
 )
 # Upload states of every request shape (issue 12), built by RowRunner.build_shape_upload.
-SHAPE_UPLOADS = frozenset(
-    {
-        "legacy_order",
-        "legacy_client_ids_mismatch",
-        "query_form_conflict",
-        "raw_no_filename",
-        "raw_client_id",
-        "bookmark",
-        "raw_bookmark",
-        "legacy_bookmark",
-        "raw_no_channel",
-        "raw_junk_channel",
-        "raw_missing_channel",
-        "legacy_no_channel",
-        "legacy_junk_channel",
-        "legacy_missing_channel",
-    }
-)
+SHAPE_UPLOADS = frozenset(SHAPE_UPLOAD_STATES)
 # api/v4/source/files.yaml UploadFile: bookmark=true is read from 9.3 (api4/file.go isBookmark).
 BOOKMARK_SINCE = VersionRange.parse(">=9.3", "live_target/rows.py")
 _BOUNDARY = "mmconformExactB0undary"
