@@ -117,28 +117,15 @@ class _Builder:
         self.admin = world.admin
         self.rng = rng
 
-    def create(
-        self,
-        kind: str,
-        name: str,
-        method: str,
-        path: str,
-        actor: Actor,
-        *,
-        parent: str | None,
-        label: str,
-        extra: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        spec = _Create(kind, name, method, path, actor, parent, label, extra, kwargs)
-        return self.create_many([spec])[0]
-
-    def create_many(self, specs: list[_Create]) -> list[dict[str, Any]]:
+    def create_many(
+        self, specs: list[_Create], keys: list[str] | None = None
+    ) -> list[dict[str, Any]]:
         """Create independent objects side by side: every ledger intent is recorded first, in
         the specs' order on this thread (so keys and the ledger's order do not depend on
         --concurrency, and an interrupted run leaves every object it may have made named), then
-        the requests overlap; `created` follows each answer."""
-        keys = [
+        the requests overlap; `created` follows each answer. `keys`: the intents, when the
+        caller recorded them already."""
+        keys = keys or [
             self.w.ledger.intent(s.kind, s.name, parent=s.parent, **(s.extra or {})) for s in specs
         ]
 
@@ -199,16 +186,10 @@ class _Builder:
         already (users() records every user's intent before any is created)."""
         username = f"{self.w.prefix}-{_USER_CODES[actor]}"
         password = password or self.password()
-        key = key or self.w.ledger.intent("user", username, parent=None)
-        body = self.t.api(
-            "POST",
-            "/users",
-            self.admin,
-            json={"email": f"{username}@example.com", "username": username, "password": password},
-        )
-        assert isinstance(body, dict)
-        self.w.ledger.created(key, str(body["id"]))
-        self.w.keys[actor] = key
+        request = {"email": f"{username}@example.com", "username": username, "password": password}
+        spec = _Create("user", username, "POST", "/users", self.admin, None, actor, None,
+                       {"json": request})  # fmt: skip
+        body = self.create_many([spec], [key] if key else None)[0]
         response = self.t.request(
             "POST", API + "/users/login", json={"login_id": username, "password": password}
         )
@@ -359,27 +340,14 @@ class _Builder:
             ("dm", "D", "/channels/direct", [up, mem]),
             ("gm", "G", "/channels/group", members),
         ]
-        keys = [
-            self.w.ledger.intent(
-                "channel",
-                f"{self.w.prefix}-{label}",
-                parent=None,
-                type=ctype,
-                members=[m.username for m in who],
-            )
-            for label, ctype, _path, who in plan
-        ]
-
-        def send(index: int) -> str:
-            _label, _ctype, path, who = plan[index]
-            body = self.t.api("POST", path, who[0], json=[m.user_id for m in who])
-            self.w.ledger.created(keys[index], str(body["id"]))
-            return str(body["id"])
-
-        for index, channel_id in enumerate(overlapping(send, list(range(len(plan))))):
-            label = plan[index][0]
-            self.w.keys[label] = keys[index]
-            self.w.channels[label] = channel_id
+        specs = [
+            _Create("channel", f"{self.w.prefix}-{label}", "POST", path, who[0], None, label,
+                    {"type": ctype, "members": [m.username for m in who]},
+                    {"json": [m.user_id for m in who]})
+            for label, ctype, path, who in plan
+        ]  # fmt: skip
+        for spec, created in zip(specs, self.create_many(specs), strict=True):
+            self.w.channels[spec.label] = str(created["id"])
 
     def post_spec(
         self, kind: str, state: str, file_ids: list[str], file_keys: list[str]
