@@ -194,6 +194,9 @@ def one_run(
         if not latest.exists():
             raise SystemExit(f"run failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}")
         results = json.loads(latest.read_text())
+        if results["summary"]["verdict"] != "CONFORMANT":
+            print(f"run not CONFORMANT (exit {proc.returncode}); its last output:")
+            print(proc.stdout[-4000:])
     if extra:
         print(proc.stdout[-6000:])
     return {
