@@ -13,8 +13,9 @@ thread alike: N bounds what the target sees from this process, not only a pool's
 What must stay sequential is decided in ONE place too, `must_run_alone`: a check that changes
 server-wide state (config, licence) or depends on a change made mid-run runs in pytest's own
 thread when its turn comes, under the gate's exclusive lock (gate.py), never ahead. The fuzz
-tests, the stateful chain and the access tests are started ahead by their modules (`plugin.ahead_by_hook`,
-`plugin.ahead`); while the pool exists, AST conversions are serialised (ast_guard.py).
+tests, the stateful chain and the access tests are started ahead by their modules
+(`plugin.ahead_by_hook`, `plugin.ahead`); while the pool exists, AST conversions are serialised
+(ast_guard.py).
 Everything started ahead holds the gate's shared lock like any row, so an exclusive section of
 another item never overlaps it: the verdict of each item is the one a sequential run gives.
 """
